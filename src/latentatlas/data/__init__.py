@@ -1,0 +1,94 @@
+"""Datasets by name: ``load_dataset("fashion-mnist")``, ``load_dataset("images:/path")``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from .base import ImageData
+from .idx_sets import fetch, locate, missing_message
+from .shapes import load_shapes
+from .small_sets import load_digits, load_folder, resize
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    description: str
+    size: str
+
+
+DATASETS = {
+    d.name: d
+    for d in [
+        DatasetInfo("fashion-mnist", "28x28 clothing images, 10 classes (IDX)", "60,000 + 10,000"),
+        DatasetInfo("mnist", "28x28 handwritten digits (IDX)", "60,000 + 10,000"),
+        DatasetInfo("digits", "8x8 digits bundled in scikit-learn", "1,497 + 300"),
+        DatasetInfo("shapes", "synthetic silhouettes with exact factors", "20,000 + 5,000"),
+        DatasetInfo("images:PATH", "a folder of PNG/JPEG files, optional labels.csv", "yours"),
+    ]
+}
+
+
+def availability(name: str, data_dir: str | Path | None = None) -> str:
+    """Where ``name`` would load from here, or why it cannot."""
+    if name in ("fashion-mnist", "mnist"):
+        files = locate(name, data_dir)
+        return str(files["train_x"].parent) if files else "missing: " + missing_message(name)
+    if name == "images:PATH":
+        return "give a folder"
+    return "built in"
+
+
+def load_dataset(
+    spec: str,
+    *,
+    data_dir: str | Path | None = None,
+    seed: int = 0,
+    image_size: int | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+) -> ImageData:
+    """Load a dataset by its spec (see ``DATASETS``), optionally resized and subsampled.
+
+    ``n_train``/``n_test`` keep the first N items of each split (``shapes`` generates exactly
+    that many); ``image_size`` resizes to a square of that side.
+    """
+    for n, what in ((n_train, "--n-train"), (n_test, "--n-test")):
+        if n is not None and n < 1:
+            raise UserError(f"{what} must be at least 1, got {n}")
+    if image_size is not None and not 4 <= image_size <= 512:
+        raise UserError(f"--image-size must be between 4 and 512, got {image_size}")
+    if spec == "shapes":
+        data = load_shapes(seed, n_train or 20_000, n_test or 5_000)
+    elif spec in ("fashion-mnist", "mnist"):
+        from .idx_sets import load_idx_set
+
+        data = load_idx_set(spec, data_dir)
+    elif spec == "digits":
+        data = load_digits(image_size, seed)
+    elif spec.startswith("images:"):
+        data = load_folder(spec.removeprefix("images:"), image_size, seed)
+    else:
+        known = ", ".join(DATASETS)
+        raise UserError(f"unknown dataset {spec!r}; known: {known}")
+    if image_size is not None and data.image_shape[1:] != (image_size, image_size):
+        data.train_x, data.test_x = resize(data.train_x, image_size), resize(data.test_x, image_size)
+    if n_train is not None or n_test is not None:
+        data = _subsample(data, n_train, n_test)
+    return data
+
+
+def _subsample(data: ImageData, n_train: int | None, n_test: int | None) -> ImageData:
+    def cut(t, n):
+        return t if t is None or n is None else t[:n]
+
+    data.train_x, data.train_y = cut(data.train_x, n_train), cut(data.train_y, n_train)
+    data.test_x, data.test_y = cut(data.test_x, n_test), cut(data.test_y, n_test)
+    data.train_factors = {k: cut(v, n_train) for k, v in data.train_factors.items()}
+    data.test_factors = {k: cut(v, n_test) for k, v in data.test_factors.items()}
+    return data
+
+
+__all__ = ["DATASETS", "ImageData", "availability", "fetch", "load_dataset"]

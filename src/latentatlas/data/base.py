@@ -1,0 +1,40 @@
+"""The container every image dataset loader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class ImageData:
+    """An image dataset resident in memory as whole tensors.
+
+    Images are float32 in [0, 1] with shape (N, C, H, W). Labels are int64 class indices
+    (or None); ``factors`` maps a ground-truth factor name to an (N,) tensor where the data
+    has them (the synthetic ``shapes`` set).
+    """
+
+    name: str
+    train_x: torch.Tensor
+    test_x: torch.Tensor
+    train_y: torch.Tensor | None = None
+    test_y: torch.Tensor | None = None
+    classes: list[str] | None = None
+    train_factors: dict[str, torch.Tensor] = field(default_factory=dict)
+    test_factors: dict[str, torch.Tensor] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image."""
+        return tuple(self.train_x.shape[1:])  # type: ignore[return-value]
+
+    def summary(self) -> str:
+        c, h, w = self.image_shape
+        n_cls = f", {len(self.classes)} classes" if self.classes else ""
+        return (
+            f"{self.name}: {len(self.train_x):,} train / {len(self.test_x):,} test, "
+            f"{c}x{h}x{w}{n_cls}" + (f" ({self.source})" if self.source else "")
+        )

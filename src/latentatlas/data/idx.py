@@ -1,0 +1,62 @@
+"""A reader for the IDX format of MNIST and Fashion-MNIST (plain or gzip-compressed).
+
+IDX: two zero bytes, a type code, the number of dimensions, each dimension as a big-endian
+uint32, then the values in C order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+
+_DTYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read one IDX file; a truncated, corrupted or non-IDX file raises ``UserError`` naming it."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise UserError(f"cannot read {path}: {e} (the file is truncated or corrupted)") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
+        raise UserError(f"{path} is not an IDX file (bad magic number)")
+    dtype, ndim = _DTYPES[raw[2]], raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise UserError(f"{path} is truncated: its IDX header is incomplete")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise UserError(
+            f"{path} is truncated or corrupted: header says {shape} ({expected:,} bytes of data) "
+            f"but the file holds {len(raw) - header:,}"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None) -> None:
+    """Write ``array`` (uint8) as IDX; gzip when ``compress`` or when the name ends in ``.gz``."""
+    path = Path(path)
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
+    raw = header + array.tobytes()
+    if compress if compress is not None else path.suffix == ".gz":
+        raw = gzip.compress(raw, compresslevel=6)
+    path.write_bytes(raw)

@@ -1,0 +1,179 @@
+"""Image VAE and plain autoencoder with MLP or convolutional encoder/decoder.
+
+The VAE is trained on the negative ELBO, in nats per image:
+
+    loss(x) = E_q(z|x)[-log p(x|z)] + beta * KL(q(z|x) || N(0, I))
+
+with q(z|x) = N(mu, diag(exp(logvar))) and one reparameterised sample z = mu + sigma * eps.
+The plain autoencoder drops the KL term and decodes mu directly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+
+from .likelihoods import LIKELIHOODS, make_likelihood
+
+PRESETS = {  # (arch, size) -> hidden widths; ("mlp", "small") is the canonical 784-400-20 VAE
+    ("mlp", "small"): (400,),
+    ("mlp", "large"): (1024, 512),
+    ("conv", "small"): (32, 64, 256),  # two conv layers' channels, then one dense layer
+    ("conv", "large"): (64, 128, 512),
+}
+
+
+@dataclass
+class ImageModelConfig:
+    """Everything needed to rebuild an image model; stored in the run's config.json."""
+
+    kind: str = "vae"  # "vae" or "ae"
+    arch: str = "mlp"  # "mlp" or "conv"
+    image_shape: tuple[int, int, int] = (1, 28, 28)
+    latent_dim: int = 20
+    hidden: tuple[int, ...] = field(default_factory=lambda: PRESETS[("mlp", "small")])
+    likelihood: str = "bernoulli"
+    obs_scale: float | str = 0.1  # sigma (gaussian) or b (laplace) in pixel units, or "learned"
+    beta: float = 1.0
+
+    def __post_init__(self):
+        self.image_shape = tuple(self.image_shape)
+        self.hidden = tuple(self.hidden)
+
+    def validate(self) -> None:
+        """Raise ValueError with a readable message when the config cannot build a model."""
+        if self.kind not in ("vae", "ae"):
+            raise ValueError(f"model kind must be vae or ae, got {self.kind!r}")
+        if self.arch not in ("mlp", "conv"):
+            raise ValueError(f"--arch must be mlp or conv, got {self.arch!r}")
+        if self.latent_dim < 1:
+            raise ValueError(f"--latent-dim must be at least 1, got {self.latent_dim}")
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"--likelihood must be one of {', '.join(LIKELIHOODS)}")
+        if not all(h >= 1 for h in self.hidden) or not self.hidden:
+            raise ValueError(f"--hidden widths must be positive, got {self.hidden}")
+        if self.arch == "conv":
+            if len(self.hidden) != 3:
+                raise ValueError("conv --hidden takes three widths: conv1,conv2,dense")
+            _, h, w = self.image_shape
+            if h % 4 or w % 4:
+                raise ValueError(f"conv arch needs a side divisible by 4, got {h}x{w}; "
+                                 "pass --image-size")
+        if self.obs_scale != "learned" and not float(self.obs_scale) > 0:
+            raise ValueError(f"--obs-scale must be positive or 'learned', got {self.obs_scale}")
+        if self.beta < 0:
+            raise ValueError(f"--beta must be non-negative, got {self.beta}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _mlp(widths: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class ImageVAE(nn.Module):
+    """VAE (or plain AE) over (B, C, H, W) images in [0, 1], following the model protocol."""
+
+    def __init__(self, config: ImageModelConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        c, h, w = config.image_shape
+        d, n_stats = config.latent_dim, 2 if config.kind == "vae" else 1
+        if config.arch == "mlp":
+            self.encoder = nn.Sequential(nn.Flatten(), _mlp([c * h * w, *config.hidden]), nn.ReLU())
+            # mu and logvar come from one matmul, split afterwards (same model, one kernel)
+            self.to_stats = nn.Linear(config.hidden[-1], n_stats * d)
+            self.decoder = nn.Sequential(
+                _mlp([d, *reversed(config.hidden)]), nn.ReLU(),
+                nn.Linear(config.hidden[0], c * h * w), nn.Unflatten(1, (c, h, w)),
+            )
+        else:
+            c1, c2, dense = config.hidden
+            h4, w4 = h // 4, w // 4
+            self.encoder = nn.Sequential(
+                nn.Conv2d(c, c1, 4, stride=2, padding=1), nn.ReLU(),  # (B, c1, H/2, W/2)
+                nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(),  # (B, c2, H/4, W/4)
+                nn.Flatten(), nn.Linear(c2 * h4 * w4, dense), nn.ReLU(),
+            )
+            self.to_stats = nn.Linear(dense, n_stats * d)
+            self.decoder = nn.Sequential(
+                nn.Linear(d, dense), nn.ReLU(),
+                nn.Linear(dense, c2 * h4 * w4), nn.ReLU(), nn.Unflatten(1, (c2, h4, w4)),
+                nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),  # (B, c1, H/2, W/2)
+                nn.ConvTranspose2d(c1, c, 4, stride=2, padding=1),  # (B, C, H, W)
+            )
+        self.likelihood = make_likelihood(config.likelihood, config.obs_scale)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def is_variational(self) -> bool:
+        return self.config.kind == "vae"
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, C, H, W) -> mu (B, D) and logvar (B, D); logvar is None for a plain AE."""
+        stats = self.to_stats(self.encoder(x)).float()  # fp32 even under bf16 autocast
+        if not self.is_variational:
+            return stats, None
+        mu, logvar = stats.chunk(2, dim=1)
+        return mu, logvar
+
+    def decoder_output(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, D) -> the unconstrained per-pixel output the likelihood scores, (B, C, H, W)."""
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, D) -> the mean image E[x | z], (B, C, H, W) in [0, 1]."""
+        return self.likelihood.mean(self.decoder_output(z).float())
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Negative ELBO with one posterior sample: {"loss", "recon", "kl"}, nats per image.
+
+        Each value is the mean over the batch; ``loss = recon + beta * kl``.
+        """
+        mu, logvar = self.encode(x)
+        if logvar is None:
+            z, kl = mu, mu.new_zeros(())
+        else:
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # reparameterisation
+            # KL(N(mu, sigma^2) || N(0, 1)) = 1/2 sum(mu^2 + sigma^2 - 1 - log sigma^2)
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
+        recon = self.likelihood.nll(self.decoder_output(z).float(), x).mean()
+        return {"loss": recon + self.config.beta * kl, "recon": recon, "kl": kl}
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The training objective, so the trainer (and DDP) can call the model directly."""
+        return self.loss(x)
+
+    @torch.no_grad()
+    def iw_log_likelihood(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        """Importance-weighted estimate of log p(x) with ``k`` samples (Burda et al. 2015).
+
+        log p(x) >= log (1/k) sum_i p(x, z_i) / q(z_i | x), z_i ~ q(z | x); nats per image, (B,).
+        Tends to log p(x) as k grows; k = 1 is the ELBO (with beta = 1).
+        """
+        mu, logvar = self.encode(x)
+        if logvar is None:
+            raise ValueError("importance-weighted likelihood needs a VAE, not a plain AE")
+        b, d = mu.shape
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn(k, b, d, dtype=mu.dtype, device=mu.device)
+        z = mu + std * eps  # (k, B, D)
+        log_q = (-0.5 * eps**2 - 0.5 * logvar - 0.5 * math.log(2 * math.pi)).sum(-1)
+        log_prior = (-0.5 * z**2 - 0.5 * math.log(2 * math.pi)).sum(-1)
+        out = self.decoder_output(z.reshape(k * b, d)).float()
+        x_rep = x.unsqueeze(0).expand(k, *x.shape).reshape(k * b, *x.shape[1:])
+        log_px = -self.likelihood.nll(out, x_rep).view(k, b)
+        return torch.logsumexp(log_px + log_prior - log_q, dim=0) - math.log(k)

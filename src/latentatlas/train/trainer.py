@@ -1,0 +1,220 @@
+"""One trainer for every model: Adam, resident data, per-epoch eval, checkpoints, resume, DDP.
+
+A model is anything whose ``forward(*batch)`` returns a dict with a scalar ``"loss"`` (and any
+other scalars worth logging, in nats per item). The data are whole tensors in memory; a batch
+is an ``index_select`` of a seeded permutation, so there is no per-item Python.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ..errors import Interrupted, UserError
+from ..fileio import write_text
+from ..models import run as runfile
+from . import distributed
+from .checkpoint import TrainState, has_checkpoint, load_checkpoint, save_checkpoint
+from .evaluate import evaluate
+
+Batch = tuple[torch.Tensor, ...]
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    precision: str = "fp32"  # "fp32", or "bf16": matmuls in bfloat16, weights and Adam in fp32
+    eval_batch_size: int = 2048
+    quiet: bool = False
+
+    def validate(self) -> None:
+        if self.epochs < 1:
+            raise UserError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise UserError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if not self.lr > 0 or not math.isfinite(self.lr):
+            raise UserError(f"--lr must be a positive number, got {self.lr}")
+        if self.precision not in ("fp32", "bf16"):
+            raise UserError(f"--precision must be fp32 or bf16, got {self.precision!r}")
+
+
+def prepare_run_dir(out: str | Path, *, resume: bool, force: bool) -> Path:
+    """Check and create the run directory; an existing one needs ``resume`` or ``force``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not (resume or force):
+        raise UserError(f"{out} already exists; pass --resume to continue it or --force to "
+                        "replace it")
+    if force and not resume and out.exists():
+        shutil.rmtree(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"cannot write to {out}: {e.strerror}") from None
+    return out
+
+
+@contextmanager
+def _stop_on_sigint(enabled: bool):
+    """Turn the first Ctrl-C into a flag the loop checks at each batch boundary."""
+    flag = {"stop": False}
+    if not enabled:
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag["stop"]:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        flag["stop"] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _autocast(precision: str):
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def train(
+    model: torch.nn.Module,
+    train_data: torch.Tensor | Batch,
+    test_data: torch.Tensor | Batch,
+    out: str | Path,
+    config: TrainConfig,
+    run_config: dict[str, Any],
+    *,
+    resume: bool = False,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Train ``model`` and keep ``out`` a loadable run after every epoch; return the history.
+
+    ``run_config`` (kind, model config, data spec) is written to ``config.json`` with the train
+    config and package versions. With ``resume`` the last checkpoint in ``out`` is restored
+    and training continues from its exact position (epoch, batch, RNG, optimizer moments).
+    ``metrics.jsonl`` gets one line per epoch: train and test loss terms in nats per item,
+    the epoch's training wall time in seconds and items per second.
+    """
+    config.validate()
+    d = distributed.setup()
+    train_data = train_data if isinstance(train_data, tuple) else (train_data,)
+    test_data = test_data if isinstance(test_data, tuple) else (test_data,)
+    out = Path(out)
+    ckpt_dir = out / "checkpoint"
+    if d.is_main:
+        runfile.write_config(out, {**run_config, "train": asdict(config),
+                                   "versions": runfile.versions()})
+    torch.manual_seed(config.seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    fused = {"fused": True} if all(p.device.type in ("cpu", "cuda") for p in params) else {}
+    optimizer = torch.optim.Adam(params, lr=config.lr, **fused)
+    state = TrainState()
+    if resume and has_checkpoint(ckpt_dir):
+        state = load_checkpoint(ckpt_dir, model, optimizer)
+    net: torch.nn.Module = model
+    if d.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model)
+    gen = torch.Generator().manual_seed(config.seed)
+    n = len(train_data[0])
+    n_batches = math.ceil(n / config.batch_size)
+    show = not config.quiet and d.is_main and sys.stderr.isatty()
+
+    with _stop_on_sigint(d.world == 1) as stop:
+        while state.epoch < config.epochs:
+            if state.batch == 0:
+                state.epoch_rng = gen.get_state()
+                state.running = {}
+            else:
+                gen.set_state(state.epoch_rng)
+            perm = torch.randperm(n, generator=gen)
+            model.train()
+            sums: dict[str, torch.Tensor] = {}
+            seconds = state.running.get("_seconds", 0.0)
+            t0 = time.perf_counter()
+            bar = tqdm(total=n_batches, initial=state.batch, disable=not show, leave=False,
+                       desc=f"epoch {state.epoch + 1}/{config.epochs}", unit="batch")
+            for b in range(state.batch, n_batches):
+                if stop["stop"]:
+                    state.batch = b
+                    state.running = _running(state.running, sums)
+                    state.running["_seconds"] = seconds + time.perf_counter() - t0
+                    if d.is_main:
+                        save_checkpoint(ckpt_dir, model, optimizer, state)
+                    raise Interrupted(f"stopped at epoch {state.epoch + 1}, batch {b}")
+                idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
+                if d.world > 1:
+                    idx = idx.tensor_split(d.world)[d.rank]
+                batch = tuple(t.index_select(0, idx) for t in train_data)
+                with _autocast(config.precision):
+                    terms = net(*batch)
+                optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                optimizer.step()
+                for k, v in terms.items():  # sums of batch means x batch size
+                    v = v.detach() * len(idx)
+                    sums[k] = sums[k] + v if k in sums else v
+                sums["_n"] = sums.get("_n", 0) + len(idx)
+                if show and (b % 20 == 0 or b == n_batches - 1):
+                    bar.set_postfix(loss=f"{float(sums['loss']) / float(sums['_n']):.2f}")
+                bar.update(1)
+            bar.close()
+            seconds += time.perf_counter() - t0
+            totals = d.all_reduce(_running(state.running, sums))
+            record: dict[str, Any] = {"epoch": state.epoch + 1}
+            record.update({f"train_{k}": v / totals["_n"] for k, v in totals.items()
+                           if not k.startswith("_")})
+            if d.is_main:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(config.seed + 1)
+                    test = evaluate(model, test_data, config.eval_batch_size)
+                record.update({f"test_{k}": v for k, v in test.items()})
+                record.update({"seconds": round(seconds, 4), "items_per_s": round(n / seconds, 1)})
+                state.history.append(record)
+                state.epoch, state.batch, state.running = state.epoch + 1, 0, {}
+                runfile.save_weights(model, out / runfile.WEIGHTS)
+                write_text(out / runfile.METRICS,
+                           "".join(_json_line(r) for r in state.history))
+                save_checkpoint(ckpt_dir, model, optimizer, state)
+                if on_epoch is not None:
+                    on_epoch(record)
+            else:
+                state.epoch, state.batch, state.running = state.epoch + 1, 0, {}
+            d.barrier()
+    distributed.teardown(d)
+    return state.history
+
+
+def _running(previous: dict[str, float], sums: dict[str, torch.Tensor]) -> dict[str, float]:
+    merged = dict(previous)
+    for k, v in sums.items():
+        merged[k] = merged.get(k, 0.0) + float(v)
+    return merged
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    return json.dumps(record) + "\n"
