@@ -136,10 +136,12 @@ def _set_threads(n: int | None) -> None:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    import torch
+
     from .data import load_dataset
     from .models import PRESETS, ImageModelConfig
     from .models import run as runfile
-    from .train import TrainConfig, prepare_run_dir, train
+    from .train import TrainConfig, train
 
     _set_threads(a.threads)
     out = Path(a.out)
@@ -167,27 +169,29 @@ def cmd_train(a: argparse.Namespace) -> int:
             kind=a.model, arch=a.arch, image_shape=data.image_shape, latent_dim=a.latent_dim,
             hidden=hidden, likelihood=a.likelihood, obs_scale=a.obs_scale, beta=a.beta,
         ).to_dict()
+    torch.manual_seed(cfg.seed)  # the initial weights are part of what the seed fixes
     model = runfile.build_model("image-vae", model_config)
-    prepare_run_dir(out, resume=a.resume, force=a.force)
-    if not a.quiet and not a.json:
+    talk = not a.quiet and not a.json and int(os.environ.get("RANK", "0")) == 0
+    if talk:
         print(data.summary())
         print(f"model: {model_config['kind']} {model_config['arch']} hidden "
               f"{list(model_config['hidden'])} latent {model_config['latent_dim']}, "
               f"{sum(p.numel() for p in model.parameters()):,} parameters -> {out}")
 
     def report(r: dict[str, Any]) -> None:
-        if not a.quiet and not a.json:
+        if talk:
             print(f"epoch {r['epoch']:3d}  train {r['train_loss']:.2f}  test {r['test_loss']:.2f}"
                   f"  (recon {r['test_recon']:.2f}, kl {r['test_kl']:.2f} nats/item)"
                   f"  {r['seconds']:.2f}s  {r['items_per_s']:,.0f} items/s", flush=True)
 
     history = train(model, data.train_x, data.test_x, out, cfg,
                     {"kind": "image-vae", "model": model_config, "data": data_spec},
-                    resume=a.resume, on_epoch=report)
+                    resume=a.resume, force=a.force, on_epoch=report)
     if int(os.environ.get("RANK", "0")) == 0:
         last = history[-1] if history else {}
+        loss = last.get("test_loss", float("nan"))
         _print({"run": str(out), "epochs": len(history), "last": last}, a.json,
-               f"done: {out} ({len(history)} epochs), test loss {last.get('test_loss', float('nan')):.2f} nats/item")
+               f"done: {out} ({len(history)} epochs), test loss {loss:.2f} nats/item")
     return 0
 
 

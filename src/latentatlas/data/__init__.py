@@ -74,7 +74,8 @@ def load_dataset(
         known = ", ".join(DATASETS)
         raise UserError(f"unknown dataset {spec!r}; known: {known}")
     if image_size is not None and data.image_shape[1:] != (image_size, image_size):
-        data.train_x, data.test_x = resize(data.train_x, image_size), resize(data.test_x, image_size)
+        data.train_x = resize(data.train_x, image_size)
+        data.test_x = resize(data.test_x, image_size)
     if n_train is not None or n_test is not None:
         data = _subsample(data, n_train, n_test)
     return data

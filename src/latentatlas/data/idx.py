@@ -46,7 +46,8 @@ def read_idx(path: str | Path) -> np.ndarray:
             f"{path} is truncated or corrupted: header says {shape} ({expected:,} bytes of data) "
             f"but the file holds {len(raw) - header:,}"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return values.astype(dtype.newbyteorder("="))
 
 
 def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None) -> None:

@@ -106,7 +106,8 @@ class Laplace(_LocationScale):
 
     def nll(self, out, x):
         s = self.log_scale
-        return ((x - torch.sigmoid(out)).abs() * torch.exp(-s) + s + math.log(2.0)).flatten(1).sum(1)
+        z = (x - torch.sigmoid(out)).abs() * torch.exp(-s)
+        return (z + s + math.log(2.0)).flatten(1).sum(1)
 
 
 def make_likelihood(name: str, scale: float | str = 0.1) -> Likelihood:

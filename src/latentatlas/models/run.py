@@ -67,7 +67,8 @@ def load_weights(model: torch.nn.Module, path: str | Path) -> None:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
         first = str(e).strip().splitlines()[:2]
-        raise UserError(f"{path} does not match the model in its config: {' '.join(first)}") from None
+        raise UserError(
+            f"{path} does not match the model in its config: {' '.join(first)}") from None
 
 
 def write_config(run_dir: str | Path, config: dict[str, Any]) -> None:

@@ -26,8 +26,8 @@ FILE = "state.safetensors"
 class TrainState:
     """Where training stands: ``epoch`` epochs are complete and ``batch`` batches of the next.
 
-    ``epoch_rng`` is the shuffling generator's state at the start of the epoch in progress, so a
-    resumed run draws the same permutation and skips the batches already done.
+    ``epoch_rng`` is the shuffling generator's state at the start of the epoch in progress (or
+    of the next one), so a resumed run draws the same permutation and skips the batches done.
     """
 
     epoch: int = 0
@@ -71,7 +71,8 @@ def load_checkpoint(directory: str | Path, model: torch.nn.Module,
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, KeyError, ValueError) as e:
         raise UserError(f"cannot read checkpoint {path}: {e}") from None
-    model_state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    model_state = {k.removeprefix("model."): v for k, v in tensors.items()
+                   if k.startswith("model.")}
     try:
         model.load_state_dict(model_state, strict=True)
     except RuntimeError:

@@ -108,13 +108,15 @@ def train(
     run_config: dict[str, Any],
     *,
     resume: bool = False,
+    force: bool = False,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` and keep ``out`` a loadable run after every epoch; return the history.
 
     ``run_config`` (kind, model config, data spec) is written to ``config.json`` with the train
-    config and package versions. With ``resume`` the last checkpoint in ``out`` is restored
-    and training continues from its exact position (epoch, batch, RNG, optimizer moments).
+    config and package versions. An existing ``out`` needs ``resume`` or ``force``. With
+    ``resume`` the last checkpoint in ``out`` is restored and training continues from its exact
+    position (epoch, batch, RNG, optimizer moments).
     ``metrics.jsonl`` gets one line per epoch: train and test loss terms in nats per item,
     the epoch's training wall time in seconds and items per second.
     """
@@ -125,6 +127,7 @@ def train(
     out = Path(out)
     ckpt_dir = out / "checkpoint"
     if d.is_main:
+        prepare_run_dir(out, resume=resume, force=force)
         runfile.write_config(out, {**run_config, "train": asdict(config),
                                    "versions": runfile.versions()})
     torch.manual_seed(config.seed)
@@ -146,11 +149,11 @@ def train(
 
     with _stop_on_sigint(d.world == 1) as stop:
         while state.epoch < config.epochs:
-            if state.batch == 0:
-                state.epoch_rng = gen.get_state()
-                state.running = {}
-            else:
+            if state.epoch_rng is not None:
                 gen.set_state(state.epoch_rng)
+            state.epoch_rng = gen.get_state()  # start of this epoch: replays its permutation
+            if state.batch == 0:
+                state.running = {}
             perm = torch.randperm(n, generator=gen)
             model.train()
             sums: dict[str, torch.Tensor] = {}
@@ -196,6 +199,7 @@ def train(
                 record.update({"seconds": round(seconds, 4), "items_per_s": round(n / seconds, 1)})
                 state.history.append(record)
                 state.epoch, state.batch, state.running = state.epoch + 1, 0, {}
+                state.epoch_rng = gen.get_state()
                 runfile.save_weights(model, out / runfile.WEIGHTS)
                 write_text(out / runfile.METRICS,
                            "".join(_json_line(r) for r in state.history))

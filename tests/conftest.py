@@ -1,0 +1,37 @@
+"""Shared fixtures: small real datasets written in their real formats."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from latentatlas.data.idx import write_idx
+
+torch.set_num_threads(1)
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def idx_dir(tmp_path: Path) -> Path:
+    """A miniature MNIST-format dataset (gzip IDX files): 64 train and 16 test images."""
+    rng = np.random.default_rng(0)
+    d = tmp_path / "fashion-mnist"
+    d.mkdir()
+    for split, n in (("train", 64), ("t10k", 16)):
+        write_idx(d / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(d / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+    return d
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 300,
+        cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m latentatlas ARGS`` in a fresh process, one torch thread."""
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "latentatlas", *args], capture_output=True,
+                          text=True, env=full_env, timeout=timeout, cwd=cwd)

@@ -1,0 +1,141 @@
+import json
+import os
+import stat
+
+import pytest
+from PIL import Image
+
+import latentatlas
+
+from .conftest import cli
+
+TINY = ["--data", "shapes", "--n-train", "512", "--n-test", "128", "--hidden", "32",
+        "--latent-dim", "3", "--epochs", "2", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    p = cli("train", *TINY, "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def test_train_writes_a_complete_run(run):
+    assert {p.name for p in run.iterdir()} == {"config.json", "model.safetensors",
+                                              "metrics.jsonl", "checkpoint"}
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["latent_dim"] == 3 and config["data"]["name"] == "shapes"
+    assert config["versions"]["torch"]
+    assert latentatlas.load(run).latent_dim == 3
+
+
+def test_info_and_eval_json(run):
+    info = json.loads(cli("info", str(run), "--json").stdout)
+    assert info["epochs"] == 2 and info["parameters"] > 0
+    p = cli("eval", str(run), "--iw", "20", "--json")
+    result = json.loads(p.stdout)
+    assert result["n_test"] == 128
+    assert abs(result["loss"] - result["recon"] - result["kl"]) < 0.01
+    assert result["iw_nll_k20"] < result["loss"] + 1.0  # the IW bound is tighter than the ELBO
+
+
+def test_sample_and_reconstruct_write_pngs(run, tmp_path):
+    assert cli("sample", str(run), "-n", "9", "--out", str(tmp_path / "s.png")).returncode == 0
+    assert cli("reconstruct", str(run), "-n", "4", "--out",
+               str(tmp_path / "r.png")).returncode == 0
+    s = Image.open(tmp_path / "s.png")
+    r = Image.open(tmp_path / "r.png")
+    assert s.size == (2 * (3 * 30 + 2),) * 2  # 3x3 grid of 28px + 2px padding, scaled 2x
+    assert r.size[1] == 2 * (2 * 30 + 2)  # two rows: originals over reconstructions
+
+
+def test_autoencoder_samples_from_a_fitted_gaussian(tmp_path):
+    out = tmp_path / "ae"
+    assert cli("train", *TINY, "--model", "ae", "--epochs", "1", "--out", str(out)).returncode == 0
+    p = cli("sample", str(out), "-n", "4", "--out", str(tmp_path / "ae.png"))
+    assert p.returncode == 0 and "fitted" in p.stdout
+
+
+def test_data_list_json():
+    rows = json.loads(cli("data", "list", "--json").stdout)
+    assert {r["name"] for r in rows} >= {"fashion-mnist", "mnist", "digits", "shapes"}
+
+
+def _assert_user_error(p, *fragments):
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), p.stderr
+    for f in fragments:
+        assert f in lines[0]
+
+
+def test_unknown_dataset(tmp_path):
+    _assert_user_error(cli("train", "--data", "nope", "--out", str(tmp_path / "x")),
+                       "unknown dataset")
+    assert not (tmp_path / "x").exists()
+
+
+def test_missing_dataset_names_the_fix(tmp_path):
+    p = cli("train", "--data", "mnist", "--out", str(tmp_path / "x"),
+            env={"LATENTATLAS_DATA": str(tmp_path)})
+    _assert_user_error(p, "latentatlas data fetch mnist")
+    assert not (tmp_path / "x").exists()
+
+
+def test_latent_dim_zero(tmp_path):
+    _assert_user_error(cli("train", *TINY, "--latent-dim", "0", "--out", str(tmp_path / "x")),
+                       "--latent-dim")
+    assert not (tmp_path / "x").exists()
+
+
+def test_unwritable_out(tmp_path):
+    # /proc refuses new folders even to root; a locked folder covers ordinary users.
+    _assert_user_error(cli("train", *TINY, "--out", "/proc/latentatlas-run"), "cannot write")
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        _assert_user_error(cli("train", *TINY, "--out", str(locked / "run")), "cannot write")
+
+
+def test_out_that_is_a_file(tmp_path):
+    (tmp_path / "f").write_text("x")
+    _assert_user_error(cli("train", *TINY, "--out", str(tmp_path / "f" / "run")), "cannot write")
+    _assert_user_error(cli("train", *TINY, "--out", str(tmp_path / "f")), "not a directory")
+
+
+def test_existing_run_needs_resume_or_force(run):
+    _assert_user_error(cli("train", *TINY, "--out", str(run)), "--resume", "--force")
+
+
+def test_truncated_weights(run, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(run, broken)
+    w = broken / "model.safetensors"
+    w.write_bytes(w.read_bytes()[:500])
+    _assert_user_error(cli("info", str(broken)), "model.safetensors")
+    _assert_user_error(cli("sample", str(broken), "--out", str(tmp_path / "s.png")),
+                       "truncated or corrupted")
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_mixed_size_images(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.new("L", (16, 16)).save(folder / "a.png")
+    Image.new("L", (20, 20)).save(folder / "b.png")
+    _assert_user_error(cli("train", "--data", f"images:{folder}", "--out", str(tmp_path / "x")),
+                       "mixed sizes")
+    assert not (tmp_path / "x").exists()
+
+
+def test_bad_option_value_is_one_error_line(tmp_path):
+    _assert_user_error(cli("train", "--epochs", "many", "--out", str(tmp_path / "x")),
+                       "--epochs")
+
+
+def test_png_only(run, tmp_path):
+    _assert_user_error(cli("sample", str(run), "--out", str(tmp_path / "s.jpg")), ".png")

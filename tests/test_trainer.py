@@ -1,0 +1,126 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from latentatlas.data import load_dataset
+from latentatlas.errors import UserError
+from latentatlas.models import ImageModelConfig, ImageVAE
+from latentatlas.train import TrainConfig, prepare_run_dir, train
+
+from .conftest import REPO
+
+
+def _fit(out, epochs, resume=False, data=None):
+    data = data or load_dataset("shapes", n_train=600, n_test=100)
+    torch.manual_seed(0)
+    cfg = ImageModelConfig(hidden=(64,), latent_dim=4)
+    model = ImageVAE(cfg)
+    history = train(model, data.train_x, data.test_x, out,
+                    TrainConfig(epochs=epochs, batch_size=64, quiet=True),
+                    {"kind": "image-vae", "model": cfg.to_dict(),
+                     "data": {"name": "shapes", "n_train": 600, "n_test": 100}},
+                    resume=resume)
+    return model, history
+
+
+def test_two_epochs_equal_one_plus_resume_one(tmp_path):
+    straight, h2 = _fit(tmp_path / "a", 2)
+    _fit(tmp_path / "b", 1)
+    resumed, h11 = _fit(tmp_path / "b", 2, resume=True)
+    for (k, v), (_, w) in zip(straight.state_dict().items(), resumed.state_dict().items(),
+                              strict=True):
+        assert torch.equal(v, w), k
+    for a, b in zip(h2, h11, strict=True):
+        assert a["train_loss"] == b["train_loss"] and a["test_loss"] == b["test_loss"]
+
+
+def test_metrics_lines_have_the_documented_fields(tmp_path):
+    _fit(tmp_path / "r", 2)
+    lines = (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["epoch"] for r in records] == [1, 2]
+    for r in records:
+        assert {"train_loss", "train_recon", "train_kl", "test_loss", "test_recon", "test_kl",
+                "seconds", "items_per_s"} <= set(r)
+        assert abs(r["test_loss"] - r["test_recon"] - r["test_kl"]) < 1e-3
+        assert r["seconds"] > 0 and r["items_per_s"] > 0
+    assert records[1]["test_loss"] < records[0]["test_loss"]
+
+
+def test_existing_out_needs_resume_or_force(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text("{}")
+    with pytest.raises(UserError, match="--resume.*--force"):
+        prepare_run_dir(tmp_path / "run", resume=False, force=False)
+    prepare_run_dir(tmp_path / "run", resume=False, force=True)
+    assert list((tmp_path / "run").iterdir()) == []
+
+
+def _train_cmd(out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "latentatlas", "train", "--data", "shapes",
+            "--n-train", "20000", "--n-test", "200", "--hidden", "64", "--latent-dim", "4",
+            "--batch-size", "8", "--epochs", "2", "--threads", "1", "--quiet", "--out",
+            str(out), *extra]
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    end = time.time() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < end, "training did not reach the first checkpoint"
+        time.sleep(0.02)
+
+
+def _weights(run: Path) -> dict:
+    return load_file(str(run / "model.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("straight") / "run"
+    subprocess.run(_train_cmd(out), check=True, cwd=REPO, timeout=600)
+    return _weights(out)
+
+
+def _assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_ctrl_c_saves_mid_epoch_and_resume_is_exact(tmp_path, uninterrupted):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(_train_cmd(out), cwd=REPO, stderr=subprocess.PIPE, text=True)
+    _wait_for(out / "metrics.jsonl", proc)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "--resume" in err
+    with open(out / "checkpoint" / "state.safetensors", "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    position = json.loads(header["__metadata__"]["state"])
+    assert position["epoch"] == 1 and position["batch"] > 0  # stopped inside epoch 2
+    subprocess.run(_train_cmd(out, "--resume"), check=True, cwd=REPO, timeout=600)
+    _assert_same(_weights(out), uninterrupted)
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_sigkill_mid_epoch_resumes_from_last_checkpoint(tmp_path, uninterrupted):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(_train_cmd(out), cwd=REPO)
+    _wait_for(out / "metrics.jsonl", proc)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert not list(out.rglob("*.tmp")), "a temporary file was left behind"
+    subprocess.run(_train_cmd(out, "--resume"), check=True, cwd=REPO, timeout=600)
+    _assert_same(_weights(out), uninterrupted)
