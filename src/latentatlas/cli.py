@@ -74,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_positive_int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
-                   help="bf16: matmuls in bfloat16, weights and optimizer in fp32")
+    t.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="bf16: matmuls in bfloat16, weights, optimizer and loss in fp32; "
+                        "auto: bf16 where the device has native bf16 matmuls")
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     t.add_argument("--threads", type=_positive_int, help="torch threads (default: all cores)")
     t.add_argument("--out", required=True, help="run directory to create")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -158,7 +160,7 @@ def cmd_train(a: argparse.Namespace) -> int:
             data_spec["data_dir"] = str(Path(a.data_dir).resolve())
         model_config = None
         cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-                          precision=a.precision, quiet=a.quiet)
+                          precision=a.precision, device=a.device, quiet=a.quiet)
     cfg.validate()
     data = load_dataset(data_spec["name"], data_dir=data_spec.get("data_dir"),
                         seed=data_spec.get("seed", 0), image_size=data_spec.get("image_size"),

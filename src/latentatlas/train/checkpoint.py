@@ -47,6 +47,8 @@ def save_checkpoint(directory: str | Path, model: torch.nn.Module,
         for slot, value in slots.items():
             tensors[f"optim.{pid}.{slot}"] = torch.as_tensor(value).detach().contiguous().cpu()
     tensors["rng.torch"] = torch.get_rng_state()
+    if next(model.parameters()).is_cuda:
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
     if state.epoch_rng is not None:
         tensors["rng.epoch"] = state.epoch_rng
     meta = {
@@ -74,7 +76,7 @@ def load_checkpoint(directory: str | Path, model: torch.nn.Module,
     model_state = {k.removeprefix("model."): v for k, v in tensors.items()
                    if k.startswith("model.")}
     try:
-        model.load_state_dict(model_state, strict=True)
+        model.load_state_dict(model_state, strict=True)  # copies onto the model's device
     except RuntimeError:
         raise UserError(f"checkpoint {path} does not match the model in config.json") from None
     slots: dict[int, dict[str, torch.Tensor]] = {}
@@ -84,6 +86,8 @@ def load_checkpoint(directory: str | Path, model: torch.nn.Module,
             slots.setdefault(int(pid), {})[slot] = v
     optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
     torch.set_rng_state(tensors["rng.torch"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
     return TrainState(
         epoch=meta["epoch"], batch=meta["batch"], epoch_rng=tensors.get("rng.epoch"),
         running=meta["running"], history=meta["history"],

@@ -23,7 +23,8 @@ class Dist:
         if self.world == 1:
             return sums
         keys = sorted(sums)
-        t = torch.tensor([sums[k] for k in keys], dtype=torch.float64)
+        on = "cuda" if dist.get_backend() == "nccl" else "cpu"
+        t = torch.tensor([sums[k] for k in keys], dtype=torch.float64, device=on)
         dist.all_reduce(t)
         return dict(zip(keys, t.tolist(), strict=True))
 
@@ -39,6 +40,8 @@ def setup() -> Dist:
         return Dist()
     if not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group(backend=backend)
     return Dist(rank=dist.get_rank(), world=dist.get_world_size())
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import signal
 import sys
@@ -26,6 +27,7 @@ from ..errors import Interrupted, UserError
 from ..fileio import write_text
 from ..models import run as runfile
 from . import distributed
+from .allocator import tune_malloc
 from .checkpoint import TrainState, has_checkpoint, load_checkpoint, save_checkpoint
 from .evaluate import evaluate
 
@@ -38,7 +40,10 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 1e-3
     seed: int = 0
-    precision: str = "fp32"  # "fp32", or "bf16": matmuls in bfloat16, weights and Adam in fp32
+    # "bf16": matmuls in bfloat16 (weights, Adam and the loss stay fp32); "auto": bf16 where the
+    # device multiplies bf16 natively (AVX512-BF16/AMX CPUs, recent GPUs), else "fp32".
+    precision: str = "auto"
+    device: str = "auto"  # "cpu", "cuda", or "auto" (cuda when available)
     eval_batch_size: int = 2048
     quiet: bool = False
 
@@ -49,8 +54,12 @@ class TrainConfig:
             raise UserError(f"--batch-size must be at least 1, got {self.batch_size}")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise UserError(f"--lr must be a positive number, got {self.lr}")
-        if self.precision not in ("fp32", "bf16"):
-            raise UserError(f"--precision must be fp32 or bf16, got {self.precision!r}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise UserError(f"--precision must be auto, fp32 or bf16, got {self.precision!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise UserError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise UserError("--device cuda: no CUDA device is available here")
 
 
 def prepare_run_dir(out: str | Path, *, resume: bool, force: bool) -> Path:
@@ -93,9 +102,25 @@ def _stop_on_sigint(enabled: bool):
         signal.signal(signal.SIGINT, previous)
 
 
-def _autocast(precision: str):
+def resolve_device(requested: str, rank: int = 0) -> torch.device:
+    """The device to train on: CUDA (one GPU per process under torchrun) when asked or auto."""
+    if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+    return torch.device("cpu")
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    """"auto" becomes "bf16" where the device has native bfloat16 matmuls, else "fp32"."""
+    if requested != "auto":
+        return requested
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+
+
+def _autocast(precision: str, device: torch.device):
     if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
 
 
@@ -121,19 +146,23 @@ def train(
     the epoch's training wall time in seconds and items per second.
     """
     config.validate()
+    tune_malloc()
     d = distributed.setup()
-    train_data = train_data if isinstance(train_data, tuple) else (train_data,)
-    test_data = test_data if isinstance(test_data, tuple) else (test_data,)
+    device = resolve_device(config.device, d.rank)
+    precision = resolve_precision(config.precision, device)
+    model.to(device)
+    train_data = tuple(t.to(device) for t in _as_tuple(train_data))
+    test_data = tuple(t.to(device) for t in _as_tuple(test_data))
     out = Path(out)
     ckpt_dir = out / "checkpoint"
     if d.is_main:
         prepare_run_dir(out, resume=resume, force=force)
-        runfile.write_config(out, {**run_config, "train": asdict(config),
+        train_config = {**asdict(config), "precision": precision}
+        runfile.write_config(out, {**run_config, "train": train_config,
                                    "versions": runfile.versions()})
     torch.manual_seed(config.seed)
     params = [p for p in model.parameters() if p.requires_grad]
-    fused = {"fused": True} if all(p.device.type in ("cpu", "cuda") for p in params) else {}
-    optimizer = torch.optim.Adam(params, lr=config.lr, **fused)
+    optimizer = torch.optim.Adam(params, lr=config.lr, fused=True)  # one kernel for all params
     state = TrainState()
     if resume and has_checkpoint(ckpt_dir):
         state = load_checkpoint(ckpt_dir, model, optimizer)
@@ -141,7 +170,8 @@ def train(
     if d.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        net = DistributedDataParallel(model)
+        net = DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None)
     gen = torch.Generator().manual_seed(config.seed)
     n = len(train_data[0])
     n_batches = math.ceil(n / config.batch_size)
@@ -172,8 +202,8 @@ def train(
                 idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
                 if d.world > 1:
                     idx = idx.tensor_split(d.world)[d.rank]
-                batch = tuple(t.index_select(0, idx) for t in train_data)
-                with _autocast(config.precision):
+                batch = tuple(t.index_select(0, idx.to(device)) for t in train_data)
+                with _autocast(precision, device):
                     terms = net(*batch)
                 optimizer.zero_grad(set_to_none=True)
                 terms["loss"].backward()
@@ -192,7 +222,7 @@ def train(
             record.update({f"train_{k}": v / totals["_n"] for k, v in totals.items()
                            if not k.startswith("_")})
             if d.is_main:
-                with torch.random.fork_rng(devices=[]):
+                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                     torch.manual_seed(config.seed + 1)
                     test = evaluate(model, test_data, config.eval_batch_size)
                 record.update({f"test_{k}": v for k, v in test.items()})
@@ -211,6 +241,10 @@ def train(
             d.barrier()
     distributed.teardown(d)
     return state.history
+
+
+def _as_tuple(data: torch.Tensor | Batch) -> Batch:
+    return data if isinstance(data, tuple) else (data,)
 
 
 def _running(previous: dict[str, float], sums: dict[str, torch.Tensor]) -> dict[str, float]:
