@@ -189,8 +189,9 @@ def train(
             sums: dict[str, torch.Tensor] = {}
             seconds = state.running.get("_seconds", 0.0)
             t0 = time.perf_counter()
-            bar = tqdm(total=n_batches, initial=state.batch, disable=not show, leave=False,
-                       desc=f"epoch {state.epoch + 1}/{config.epochs}", unit="batch")
+            bar = tqdm(total=n, initial=min(n, state.batch * config.batch_size),
+                       disable=not show, leave=False, unit="item", unit_scale=True,
+                       desc=f"epoch {state.epoch + 1}/{config.epochs}")
             for b in range(state.batch, n_batches):
                 if stop["stop"]:
                     state.batch = b
@@ -214,7 +215,7 @@ def train(
                 sums["_n"] = sums.get("_n", 0) + len(idx)
                 if show and (b % 20 == 0 or b == n_batches - 1):
                     bar.set_postfix(loss=f"{float(sums['loss']) / float(sums['_n']):.2f}")
-                bar.update(1)
+                bar.update(len(idx) * d.world)
             bar.close()
             seconds += time.perf_counter() - t0
             totals = d.all_reduce(_running(state.running, sums))
