@@ -139,3 +139,19 @@ def test_bad_option_value_is_one_error_line(tmp_path):
 
 def test_png_only(run, tmp_path):
     _assert_user_error(cli("sample", str(run), "--out", str(tmp_path / "s.jpg")), ".png")
+
+
+def test_zero_count_is_rejected(run, tmp_path):
+    _assert_user_error(cli("sample", str(run), "-n", "0", "--out", str(tmp_path / "s.png")),
+                       "at least 1")
+
+
+def test_diverging_training_stops_with_an_error_and_leaves_nothing(tmp_path):
+    p = cli("train", *TINY, "--lr", "1e6", "--out", str(tmp_path / "nan"))
+    _assert_user_error(p, "loss became nan", "lower --lr")
+    assert not (tmp_path / "nan").exists()
+
+
+def test_version():
+    p = cli("--version")
+    assert p.returncode == 0 and p.stdout.startswith("latentatlas ")

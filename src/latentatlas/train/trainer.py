@@ -148,110 +148,137 @@ def train(
     config.validate()
     tune_malloc()
     d = distributed.setup()
-    device = resolve_device(config.device, d.rank)
-    precision = resolve_precision(config.precision, device)
-    model.to(device)
-    train_data = tuple(t.to(device) for t in _as_tuple(train_data))
-    test_data = tuple(t.to(device) for t in _as_tuple(test_data))
-    out = Path(out)
-    ckpt_dir = out / "checkpoint"
-    if d.is_main:
-        prepare_run_dir(out, resume=resume, force=force)
-        train_config = {**asdict(config), "precision": precision}
-        runfile.write_config(out, {**run_config, "train": train_config,
-                                   "versions": runfile.versions()})
-    torch.manual_seed(config.seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=config.lr, fused=True)  # one kernel for all params
-    state = TrainState()
-    if resume and has_checkpoint(ckpt_dir):
-        state = load_checkpoint(ckpt_dir, model, optimizer)
-    net: torch.nn.Module = model
-    if d.world > 1:
-        from torch.nn.parallel import DistributedDataParallel
+    try:
+        loop = _Loop(model, train_data, test_data, Path(out), config, d)
+        if d.is_main:
+            prepare_run_dir(loop.out, resume=resume, force=force)
+            runfile.write_config(loop.out, {
+                **run_config, "train": {**asdict(config), "precision": loop.precision},
+                "versions": runfile.versions()})
+        if resume and has_checkpoint(loop.ckpt_dir):
+            loop.state = load_checkpoint(loop.ckpt_dir, model, loop.optimizer)
+        with _stop_on_sigint(d.world == 1) as stop:
+            while loop.state.epoch < config.epochs:
+                record = loop.epoch(stop, fresh_run=not resume)
+                if record is not None and on_epoch is not None:
+                    on_epoch(record)
+        return loop.state.history
+    finally:
+        distributed.teardown(d)
 
-        net = DistributedDataParallel(
-            model, device_ids=[device] if device.type == "cuda" else None)
-    gen = torch.Generator().manual_seed(config.seed)
-    n = len(train_data[0])
-    n_batches = math.ceil(n / config.batch_size)
-    show = not config.quiet and d.is_main and sys.stderr.isatty()
 
-    with _stop_on_sigint(d.world == 1) as stop:
-        while state.epoch < config.epochs:
-            if state.epoch_rng is not None:
-                gen.set_state(state.epoch_rng)
-            state.epoch_rng = gen.get_state()  # start of this epoch: replays its permutation
-            if state.batch == 0:
-                state.running = {}
-            perm = torch.randperm(n, generator=gen)
-            model.train()
-            sums: dict[str, torch.Tensor] = {}
-            seconds = state.running.get("_seconds", 0.0)
-            t0 = time.perf_counter()
-            bar = tqdm(total=n, initial=min(n, state.batch * config.batch_size),
-                       disable=not show, leave=False, unit="item", unit_scale=True,
-                       desc=f"epoch {state.epoch + 1}/{config.epochs}")
-            for b in range(state.batch, n_batches):
-                if stop["stop"]:
-                    state.batch = b
-                    state.running = _running(state.running, sums)
-                    state.running["_seconds"] = seconds + time.perf_counter() - t0
-                    if d.is_main:
-                        save_checkpoint(ckpt_dir, model, optimizer, state)
-                    raise Interrupted(f"stopped at epoch {state.epoch + 1}, batch {b}")
-                idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
-                if d.world > 1:
-                    idx = idx.tensor_split(d.world)[d.rank]
-                batch = tuple(t.index_select(0, idx.to(device)) for t in train_data)
-                with _autocast(precision, device):
-                    terms = net(*batch)
-                optimizer.zero_grad(set_to_none=True)
-                terms["loss"].backward()
-                optimizer.step()
-                for k, v in terms.items():  # sums of batch means x batch size
-                    v = v.detach() * len(idx)
-                    sums[k] = sums[k] + v if k in sums else v
-                sums["_n"] = sums.get("_n", 0) + len(idx)
-                if show and (b % 20 == 0 or b == n_batches - 1):
-                    bar.set_postfix(loss=f"{float(sums['loss']) / float(sums['_n']):.2f}")
-                bar.update(len(idx) * d.world)
-            bar.close()
-            seconds += time.perf_counter() - t0
-            totals = d.all_reduce(_running(state.running, sums))
-            record: dict[str, Any] = {"epoch": state.epoch + 1}
+class _Loop:
+    """The state of one training session: model, optimizer, data, position, shuffling RNG."""
+
+    def __init__(self, model: torch.nn.Module, train_data: torch.Tensor | Batch,
+                 test_data: torch.Tensor | Batch, out: Path, config: TrainConfig,
+                 d: distributed.Dist):
+        self.config, self.d, self.out, self.ckpt_dir = config, d, out, out / "checkpoint"
+        self.device = resolve_device(config.device, d.rank)
+        self.precision = resolve_precision(config.precision, self.device)
+        self.model = model.to(self.device)
+        self.train_data = tuple(t.to(self.device) for t in _as_tuple(train_data))
+        self.test_data = tuple(t.to(self.device) for t in _as_tuple(test_data))
+        torch.manual_seed(config.seed)
+        params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(params, lr=config.lr, fused=True)  # one kernel
+        self.net: torch.nn.Module = model
+        if d.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            cuda = self.device.type == "cuda"
+            self.net = DistributedDataParallel(model, device_ids=[self.device] if cuda else None)
+        self.state = TrainState()
+        self.gen = torch.Generator().manual_seed(config.seed)
+        self.show = not config.quiet and d.is_main and sys.stderr.isatty()
+
+    def epoch(self, stop: dict[str, bool], fresh_run: bool) -> dict[str, Any] | None:
+        """Run the rest of the current epoch; return its metrics record (rank 0) or None."""
+        cfg, state, d = self.config, self.state, self.d
+        n = len(self.train_data[0])
+        if state.epoch_rng is not None:
+            self.gen.set_state(state.epoch_rng)
+        state.epoch_rng = self.gen.get_state()  # start of this epoch: replays its permutation
+        if state.batch == 0:
+            state.running = {}
+        perm = torch.randperm(n, generator=self.gen)
+        self.model.train()
+        sums: dict[str, torch.Tensor] = {}
+        count = 0
+        seconds = state.running.get("_seconds", 0.0)
+        t0 = time.perf_counter()
+        bar = tqdm(total=n, initial=min(n, state.batch * cfg.batch_size), disable=not self.show,
+                   leave=False, unit="item", unit_scale=True,
+                   desc=f"epoch {state.epoch + 1}/{cfg.epochs}")
+        for b in range(state.batch, math.ceil(n / cfg.batch_size)):
+            if stop["stop"]:
+                state.batch = b
+                state.running = _running(state.running, sums, count)
+                state.running["_seconds"] = seconds + time.perf_counter() - t0
+                if d.is_main:
+                    save_checkpoint(self.ckpt_dir, self.model, self.optimizer, state)
+                raise Interrupted(f"stopped at epoch {state.epoch + 1}, batch {b}")
+            idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            if d.world > 1:
+                idx = idx.tensor_split(d.world)[d.rank]  # this process's slice of the batch
+            batch = tuple(t.index_select(0, idx.to(self.device)) for t in self.train_data)
+            with _autocast(self.precision, self.device):
+                terms = self.net(*batch)
+            self.optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            self.optimizer.step()
+            for k, v in terms.items():  # sums of batch means x batch size
+                v = v.detach() * len(idx)
+                sums[k] = sums[k] + v if k in sums else v
+            count += len(idx)
+            if self.show and b % 20 == 0:
+                bar.set_postfix(loss=f"{float(sums['loss']) / count:.2f}")
+            bar.update(len(idx) * d.world)
+        bar.close()
+        seconds += time.perf_counter() - t0
+        totals = d.all_reduce(_running(state.running, sums, count))
+        if not math.isfinite(totals["loss"]):
+            if state.epoch == 0 and fresh_run and d.is_main:
+                shutil.rmtree(self.out)  # no epoch completed: leave no unloadable run behind
+            kept = (f"{self.out} keeps the checkpoint of epoch {state.epoch}" if state.epoch
+                    else "nothing was kept")
+            raise UserError(f"the training loss became {totals['loss']} in epoch "
+                            f"{state.epoch + 1} ({kept}); try a lower --lr")
+        state.epoch, state.batch, state.running = state.epoch + 1, 0, {}
+        state.epoch_rng = self.gen.get_state()
+        record = None
+        if d.is_main:
+            record = {"epoch": state.epoch}
             record.update({f"train_{k}": v / totals["_n"] for k, v in totals.items()
                            if not k.startswith("_")})
-            if d.is_main:
-                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-                    torch.manual_seed(config.seed + 1)
-                    test = evaluate(model, test_data, config.eval_batch_size)
-                record.update({f"test_{k}": v for k, v in test.items()})
-                record.update({"seconds": round(seconds, 4), "items_per_s": round(n / seconds, 1)})
-                state.history.append(record)
-                state.epoch, state.batch, state.running = state.epoch + 1, 0, {}
-                state.epoch_rng = gen.get_state()
-                runfile.save_weights(model, out / runfile.WEIGHTS)
-                write_text(out / runfile.METRICS,
-                           "".join(_json_line(r) for r in state.history))
-                save_checkpoint(ckpt_dir, model, optimizer, state)
-                if on_epoch is not None:
-                    on_epoch(record)
-            else:
-                state.epoch, state.batch, state.running = state.epoch + 1, 0, {}
-            d.barrier()
-    distributed.teardown(d)
-    return state.history
+            record.update({f"test_{k}": v for k, v in self._evaluate().items()})
+            record.update({"seconds": round(seconds, 4), "items_per_s": round(n / seconds, 1)})
+            state.history.append(record)
+            runfile.save_weights(self.model, self.out / runfile.WEIGHTS)
+            write_text(self.out / runfile.METRICS, "".join(_json_line(r) for r in state.history))
+            save_checkpoint(self.ckpt_dir, self.model, self.optimizer, state)
+        d.barrier()
+        return record
+
+    def _evaluate(self) -> dict[str, float]:
+        """Test metrics in fp32 with their own noise seed, leaving the training RNG untouched."""
+        cuda = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(self.config.seed + 1)
+            return evaluate(self.model, self.test_data, self.config.eval_batch_size)
 
 
 def _as_tuple(data: torch.Tensor | Batch) -> Batch:
     return data if isinstance(data, tuple) else (data,)
 
 
-def _running(previous: dict[str, float], sums: dict[str, torch.Tensor]) -> dict[str, float]:
+def _running(previous: dict[str, float], sums: dict[str, torch.Tensor],
+             count: int) -> dict[str, float]:
+    """Add this stretch's sums (and its item count, as ``_n``) to the epoch's running totals."""
     merged = dict(previous)
     for k, v in sums.items():
         merged[k] = merged.get(k, 0.0) + float(v)
+    merged["_n"] = merged.get("_n", 0.0) + count
     return merged
 
 
