@@ -1,4 +1,5 @@
 import json
+import math
 import os
 import signal
 import subprocess
@@ -124,3 +125,23 @@ def test_sigkill_mid_epoch_resumes_from_last_checkpoint(tmp_path, uninterrupted)
     assert not list(out.rglob("*.tmp")), "a temporary file was left behind"
     subprocess.run(_train_cmd(out, "--resume"), check=True, cwd=REPO, timeout=600)
     _assert_same(_weights(out), uninterrupted)
+
+
+@pytest.mark.parametrize("likelihood,scale,arch,kind", [
+    ("bernoulli", 0.1, "conv", "vae"), ("continuous-bernoulli", 0.1, "mlp", "vae"),
+    ("gaussian", "learned", "mlp", "vae"), ("laplace", 0.2, "conv", "ae"),
+])
+def test_every_likelihood_and_arch_trains(tmp_path, likelihood, scale, arch, kind):
+    data = load_dataset("shapes", n_train=256, n_test=64)
+    hidden = (8, 16, 32) if arch == "conv" else (32,)
+    torch.manual_seed(0)
+    cfg = ImageModelConfig(kind=kind, arch=arch, hidden=hidden, latent_dim=3,
+                           likelihood=likelihood, obs_scale=scale)
+    model = ImageVAE(cfg)
+    history = train(model, data.train_x, data.test_x, tmp_path / "r",
+                    TrainConfig(epochs=3, batch_size=32, lr=3e-3, quiet=True),
+                    {"kind": "image-vae", "model": cfg.to_dict(), "data": {"name": "shapes"}})
+    losses = [r["test_loss"] for r in history]
+    assert all(map(math.isfinite, losses)) and losses[-1] < losses[0]
+    if scale == "learned":
+        assert model.likelihood.log_scale.item() != pytest.approx(math.log(0.1))

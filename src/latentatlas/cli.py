@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     t.add_argument("--threads", type=_positive_int, help="torch threads (default: all cores)")
     t.add_argument("--out", required=True, help="run directory to create")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out with its saved model, data and settings "
+                        "(from this command only --epochs, the new total, and output options)")
     t.add_argument("--force", action="store_true", help="replace an existing --out")
     t.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     t.add_argument("--json", action="store_true")
@@ -145,7 +147,7 @@ def _set_threads(n: int | None) -> None:
 def cmd_train(a: argparse.Namespace) -> int:
     import torch
 
-    from .data import load_dataset
+    from .data import load_spec
     from .models import PRESETS, ImageModelConfig
     from .models import run as runfile
     from .train import TrainConfig, train
@@ -167,9 +169,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
                           precision=a.precision, device=a.device, quiet=a.quiet)
     cfg.validate()
-    data = load_dataset(data_spec["name"], data_dir=data_spec.get("data_dir"),
-                        seed=data_spec.get("seed", 0), image_size=data_spec.get("image_size"),
-                        n_train=data_spec.get("n_train"), n_test=data_spec.get("n_test"))
+    data = load_spec(data_spec)
     if model_config is None:
         hidden = a.hidden or PRESETS[(a.arch, a.size)]
         model_config = ImageModelConfig(

@@ -81,6 +81,15 @@ def load_dataset(
     return data
 
 
+def load_spec(spec: dict, data_dir: str | Path | None = None) -> ImageData:
+    """Load the dataset a run's config describes: {"name", "seed", "image_size", ...}."""
+    return load_dataset(
+        spec["name"], data_dir=data_dir if data_dir is not None else spec.get("data_dir"),
+        seed=spec.get("seed", 0), image_size=spec.get("image_size"),
+        n_train=spec.get("n_train"), n_test=spec.get("n_test"),
+    )
+
+
 def _subsample(data: ImageData, n_train: int | None, n_test: int | None) -> ImageData:
     def cut(t, n):
         return t if t is None or n is None else t[:n]
@@ -92,4 +101,4 @@ def _subsample(data: ImageData, n_train: int | None, n_test: int | None) -> Imag
     return data
 
 
-__all__ = ["DATASETS", "ImageData", "availability", "fetch", "load_dataset"]
+__all__ = ["DATASETS", "ImageData", "availability", "fetch", "load_dataset", "load_spec"]

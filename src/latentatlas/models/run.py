@@ -110,13 +110,9 @@ def load(run_dir: str | Path) -> torch.nn.Module:
 
 def load_run_data(run_dir: str | Path, data_dir: str | Path | None = None):
     """Reload the dataset a run was trained on, from the spec in its config.json."""
-    from ..data import load_dataset
+    from ..data import load_spec
 
     spec = read_config(run_dir).get("data")
     if not isinstance(spec, dict) or "name" not in spec:
         raise UserError(f"{Path(run_dir) / CONFIG} does not name its dataset")
-    return load_dataset(
-        spec["name"], data_dir=data_dir if data_dir is not None else spec.get("data_dir"),
-        seed=spec.get("seed", 0), image_size=spec.get("image_size"),
-        n_train=spec.get("n_train"), n_test=spec.get("n_test"),
-    )
+    return load_spec(spec, data_dir)
