@@ -1,5 +1,4 @@
 import http.server
-import shutil
 import threading
 from pathlib import Path
 
@@ -133,8 +132,8 @@ def test_fetch_without_network_leaves_nothing(tmp_path):
 
 
 def test_fetch_rejects_a_corrupt_download(mirror, idx_dir, tmp_path):
-    shutil.copy(idx_dir / "train-images-idx3-ubyte.gz", tmp_path / "keep")
-    (idx_dir / "train-images-idx3-ubyte.gz").write_bytes(b"<html>not found</html>")
+    # the last of the four files is bad: the three good ones must not be left behind either
+    (idx_dir / "t10k-labels-idx1-ubyte.gz").write_bytes(b"<html>not found</html>")
     with pytest.raises(UserError, match="did not hold a valid IDX file"):
         fetch("fashion-mnist", tmp_path / "got", mirror=mirror)
     assert list((tmp_path / "got").iterdir()) == []

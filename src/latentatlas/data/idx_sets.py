@@ -117,8 +117,8 @@ def fetch(name: str, dest: str | Path | None = None, mirror: str | None = None,
           timeout: float = 30.0) -> Path:
     """Download the four IDX files of ``name`` into ``dest`` (default: the data home).
 
-    Each file is downloaded to a temporary name, checked by reading it as IDX, and only then
-    renamed into place, so an interrupted download leaves nothing half-written.
+    Every file is downloaded under a temporary name and checked by reading it as IDX; only when
+    all four are whole are they renamed into place, so a failed fetch leaves nothing behind.
     """
     if name not in OFFICIAL_URLS:
         raise UserError(f"cannot fetch {name!r}: only {', '.join(OFFICIAL_URLS)} can be fetched")
@@ -130,22 +130,28 @@ def fetch(name: str, dest: str | Path | None = None, mirror: str | None = None,
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot create {dest}: {e.strerror}") from None
-    for stem in FILES.values():
-        url = base + stem + ".gz"
-        with tempfile.NamedTemporaryFile(dir=dest, prefix=f".{stem}.", delete=False) as tmp:
-            tmp_path = Path(tmp.name)
+    done: list[tuple[Path, Path]] = []
+    try:
+        for stem in FILES.values():
+            url = base + stem + ".gz"
+            fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{stem}.", suffix=".part")
+            done.append((Path(tmp), dest / (stem + ".gz")))
+            with os.fdopen(fd, "wb") as out:
+                try:
+                    with urllib.request.urlopen(url, timeout=timeout) as response:
+                        shutil.copyfileobj(response, out)
+                except (urllib.error.URLError, OSError, ValueError) as e:
+                    reason = getattr(e, "reason", e)
+                    raise UserError(f"cannot download {url}: {reason} (is there a network?)") \
+                        from None
             try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    shutil.copyfileobj(response, tmp)
-            except (urllib.error.URLError, OSError, ValueError) as e:
-                tmp.close()
-                tmp_path.unlink(missing_ok=True)
-                reason = getattr(e, "reason", e)
-                raise UserError(f"cannot download {url}: {reason} (is there a network?)") from None
-        try:
-            read_idx(tmp_path)
-        except UserError:
+                read_idx(tmp)
+            except UserError:
+                raise UserError(f"{url} did not hold a valid IDX file") from None
+    except BaseException:
+        for tmp_path, _ in done:
             tmp_path.unlink(missing_ok=True)
-            raise UserError(f"{url} did not hold a valid IDX file") from None
-        os.replace(tmp_path, dest / (stem + ".gz"))
+        raise
+    for tmp_path, final in done:
+        os.replace(tmp_path, final)
     return dest

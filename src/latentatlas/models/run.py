@@ -44,13 +44,6 @@ def build_model(kind: str, model_config: dict[str, Any]) -> torch.nn.Module:
         raise UserError(f"cannot build {kind} from its config: {e}") from None
 
 
-def model_kind(model: torch.nn.Module) -> str:
-    for kind, (cls, _) in MODEL_KINDS.items():
-        if isinstance(model, cls):
-            return kind
-    raise TypeError(f"{type(model).__name__} is not a model kind Latent Atlas can save")
-
-
 def save_weights(model: torch.nn.Module, path: str | Path) -> None:
     """Write the model's parameters and buffers to ``path`` as safetensors, atomically."""
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
