@@ -155,3 +155,28 @@ def test_diverging_training_stops_with_an_error_and_leaves_nothing(tmp_path):
 def test_version():
     p = cli("--version")
     assert p.returncode == 0 and p.stdout.startswith("latentatlas ")
+
+
+def test_corrupted_dataset_file_is_named(idx_dir, tmp_path):
+    f = idx_dir / "train-images-idx3-ubyte.gz"
+    f.write_bytes(f.read_bytes()[:3000])
+    p = cli("train", "--data", "fashion-mnist", "--data-dir", str(idx_dir), "--out",
+            str(tmp_path / "x"))
+    _assert_user_error(p, "train-images-idx3-ubyte.gz", "truncated or corrupted")
+    assert not (tmp_path / "x").exists()
+
+
+def test_fetch_without_network_is_one_error_line(tmp_path):
+    p = cli("data", "fetch", "mnist", "--dest", str(tmp_path / "m"), "--mirror",
+            "http://127.0.0.1:9/")
+    _assert_user_error(p, "cannot download")
+    assert list((tmp_path / "m").iterdir()) == []
+
+
+def test_fashion_mnist_end_to_end_on_a_small_idx_set(idx_dir, tmp_path):
+    out = tmp_path / "fm"
+    p = cli("train", "--data", "fashion-mnist", "--data-dir", str(idx_dir), "--hidden", "16",
+            "--latent-dim", "2", "--epochs", "1", "--quiet", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    result = json.loads(cli("eval", str(out), "--json").stdout)
+    assert result["n_test"] == 16
