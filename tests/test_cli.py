@@ -180,3 +180,50 @@ def test_fashion_mnist_end_to_end_on_a_small_idx_set(idx_dir, tmp_path):
     assert p.returncode == 0, p.stderr
     result = json.loads(cli("eval", str(out), "--json").stdout)
     assert result["n_test"] == 16
+
+
+def test_interpolate_and_grid(run, tmp_path):
+    p = cli("interpolate", str(run), "--a", "3", "--b", "17", "--steps", "6", "--method", "lerp",
+            "--out", str(tmp_path / "strip.png"))
+    assert p.returncode == 0, p.stderr
+    assert Image.open(tmp_path / "strip.png").size == (2 * (6 * 30 + 2), 2 * 32)
+    Image.new("L", (40, 40), 255).save(tmp_path / "white.png")  # an image file as an item
+    p = cli("grid", str(run), "--corners", f"0,1,2,{tmp_path / 'white.png'}", "--n", "4",
+            "--out", str(tmp_path / "grid.png"))
+    assert p.returncode == 0, p.stderr
+    assert Image.open(tmp_path / "grid.png").size == (2 * (4 * 30 + 2),) * 2
+
+
+def test_item_errors(run, tmp_path):
+    _assert_user_error(cli("interpolate", str(run), "--a", "0", "--b", "128", "--out",
+                           str(tmp_path / "s.png")), "out of range", "0..127")
+    _assert_user_error(cli("interpolate", str(run), "--a", "0", "--b", "nope.png", "--out",
+                           str(tmp_path / "s.png")), "neither a test-set index nor an image")
+    _assert_user_error(cli("grid", str(run), "--corners", "1,2,3", "--out",
+                           str(tmp_path / "g.png")), "four items")
+    assert not list(tmp_path.iterdir())
+
+
+def test_dims_and_knobs_json(run):
+    dims = json.loads(cli("dims", str(run), "--json").stdout)
+    assert dims["latent_dim"] == 3 and 0 <= dims["active_units"] <= 3
+    assert dims["active_units"] == sum(u["active"] for u in dims["units"])
+    activity = [u["activity"] for u in dims["units"]]
+    assert activity == sorted(activity, reverse=True)
+    assert abs(dims["total_kl"] - sum(u["kl"] for u in dims["units"])) < 1e-2
+    knobs = json.loads(cli("knobs", str(run), "-k", "2", "--json").stdout)
+    assert len(knobs["explained_variance_ratio"]) == 2 and 0 < knobs["cumulative"] <= 1.0
+    _assert_user_error(cli("knobs", str(run), "-k", "4"), "latent dimensions")
+
+
+def test_map_pca_and_2d_manifold(run, tmp_path):
+    p = cli("map", str(run), "--out", str(tmp_path / "m.png"), "--json")
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout)
+    assert result["method"] in ("pca", "umap") and len(result["xy"]) == 128
+    two = tmp_path / "two"
+    assert cli("train", *TINY, "--latent-dim", "2", "--epochs", "1", "--out",
+               str(two)).returncode == 0
+    p = cli("map", str(two), "--out", str(tmp_path / "m2.png"), "--json")
+    assert json.loads(p.stdout)["method"] == "raw"
+    assert Image.open(tmp_path / "m2.png").size[0] > Image.open(tmp_path / "m.png").size[0]

@@ -1,5 +1,17 @@
-"""Latent operations over any model that follows the protocol: encoding, sampling."""
+"""Latent operations over any model that follows the protocol.
 
-from .sampling import encode_all, sample
+Encoding and caching codes, interpolation (lerp, slerp, grids), sampling, active units, PCA
+knobs, and 2-D maps of the data.
+"""
 
-__all__ = ["encode_all", "sample"]
+from .codes import Codes, encode, run_codes
+from .interpolate import grid, interpolate, lerp, slerp
+from .knobs import Knobs
+from .maps import embed_2d, save_map
+from .sampling import sample
+from .units import UnitStats, unit_stats
+
+__all__ = [
+    "Codes", "Knobs", "UnitStats", "embed_2d", "encode", "grid", "interpolate", "lerp",
+    "run_codes", "sample", "save_map", "slerp", "unit_stats",
+]

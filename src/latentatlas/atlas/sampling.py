@@ -1,16 +1,10 @@
-"""Encoding a dataset in batches, and drawing latent samples (prior, or a fitted Gaussian)."""
+"""Drawing latent samples: from the prior, or from a Gaussian fitted to the codes."""
 
 from __future__ import annotations
 
 import torch
 
 from ..models.protocol import LatentModel
-
-
-@torch.no_grad()
-def encode_all(model: LatentModel, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
-    """Posterior means of every item: (N, ...) -> (N, D)."""
-    return torch.cat([model.encode(x[i:i + batch_size])[0] for i in range(0, len(x), batch_size)])
 
 
 def sample(model: LatentModel, n: int, *, source: str = "prior",

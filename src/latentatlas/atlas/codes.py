@@ -1,0 +1,86 @@
+"""Codes of a whole dataset, encoded once in batches and cached under ``RUN/atlas/``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from ..data import ImageData
+from ..fileio import write_atomic
+from ..models.protocol import LatentModel
+from ..models.run import WEIGHTS, load_run_data, read_config
+
+ATLAS = "atlas"
+
+
+@dataclass
+class Codes:
+    """Posterior parameters of N items: ``mu`` (N, D), ``logvar`` (N, D) or None for an AE."""
+
+    mu: torch.Tensor
+    logvar: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+
+
+@torch.no_grad()
+def encode(model: LatentModel, x: torch.Tensor, batch_size: int = 4096) -> Codes:
+    """Encode (N, ...) items in no-grad batches: posterior means and log-variances."""
+    if hasattr(model, "eval"):
+        model.eval()
+    mus, logvars = [], []
+    for i in range(0, len(x), batch_size):
+        mu, logvar = model.encode(x[i:i + batch_size])
+        mus.append(mu.float())
+        if logvar is not None:
+            logvars.append(logvar.float())
+    return Codes(torch.cat(mus), torch.cat(logvars) if logvars else None)
+
+
+def _cache_key(run_dir: Path, data: ImageData, split: str) -> str:
+    """Changes whenever the weights, the dataset spec or the split's size change."""
+    h = hashlib.sha256((run_dir / WEIGHTS).read_bytes())
+    spec = read_config(run_dir).get("data")
+    x = data.train_x if split == "train" else data.test_x
+    h.update(json.dumps([spec, data.source, split, list(x.shape)], sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def run_codes(run_dir: str | Path, split: str = "test", *, model: LatentModel | None = None,
+              data: ImageData | None = None, data_dir: str | Path | None = None) -> Codes:
+    """The codes of a run's train or test split, from ``RUN/atlas/codes-SPLIT.safetensors``.
+
+    Encoded (and cached) on the first call; later calls read the cache while the weights and the
+    dataset are unchanged. Labels come along where the dataset has them.
+    """
+    from ..models.run import load
+
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be train or test, got {split!r}")
+    run_dir = Path(run_dir)
+    data = data if data is not None else load_run_data(run_dir, data_dir)
+    labels = data.train_y if split == "train" else data.test_y
+    path = run_dir / ATLAS / f"codes-{split}.safetensors"
+    key = _cache_key(run_dir, data, split)
+    if path.is_file():
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                if f.metadata().get("key") == key:
+                    logvar = f.get_tensor("logvar") if "logvar" in f.keys() else None
+                    return Codes(f.get_tensor("mu"), logvar, labels)
+        except (SafetensorError, OSError, KeyError):
+            pass  # a damaged cache is rebuilt below
+    model = model if model is not None else load(run_dir)
+    codes = encode(model, data.train_x if split == "train" else data.test_x)
+    codes.labels = labels
+    tensors = {"mu": codes.mu.contiguous()}
+    if codes.logvar is not None:
+        tensors["logvar"] = codes.logvar.contiguous()
+    path.parent.mkdir(exist_ok=True)
+    write_atomic(path, lambda p: save_file(tensors, str(p), metadata={"key": key}))
+    return codes

@@ -1,0 +1,42 @@
+"""PCA knobs: a few directions that explain most of the variance of the codes.
+
+Like the World Models VAE demo's sliders: knob i moves z along the i-th principal axis, in units
+of that axis's standard deviation over the data.
+"""
+
+from __future__ import annotations
+
+import torch
+from sklearn.decomposition import PCA
+
+
+class Knobs:
+    """``fit(codes)``, then ``transform(z) -> knob values`` and ``inverse_transform(values) -> z``.
+
+    Knob values are in standard deviations of the data along each axis, so +-3 spans nearly all
+    of it. Fitted state: ``components_`` (k, D), ``mean_`` (D,), ``scale_`` (k,),
+    ``explained_variance_ratio_`` (k,).
+    """
+
+    def __init__(self, k: int = 5):
+        self.k = k
+
+    def fit(self, codes: torch.Tensor) -> Knobs:
+        n, d = codes.shape
+        if not 1 <= self.k <= min(n, d):
+            raise ValueError(f"k must be between 1 and {min(n, d)} (items and latent "
+                             f"dimensions), got {self.k}")
+        pca = PCA(n_components=self.k, svd_solver="full").fit(codes.double().numpy())
+        self.components_ = torch.from_numpy(pca.components_).float()
+        self.mean_ = torch.from_numpy(pca.mean_).float()
+        self.scale_ = torch.from_numpy(pca.explained_variance_).float().sqrt().clamp_min(1e-12)
+        self.explained_variance_ratio_ = torch.from_numpy(pca.explained_variance_ratio_).float()
+        return self
+
+    def transform(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, D) codes -> (N, k) knob values (standard deviations along each axis)."""
+        return ((z - self.mean_) @ self.components_.T) / self.scale_
+
+    def inverse_transform(self, values: torch.Tensor) -> torch.Tensor:
+        """(N, k) knob values -> (N, D) codes on the fitted subspace through the mean."""
+        return self.mean_ + (values * self.scale_) @ self.components_
