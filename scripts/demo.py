@@ -1,4 +1,4 @@
-"""`make demo`: train a small VAE on Fashion-MNIST (or shapes), then sample and reconstruct.
+"""`make demo`: train a small VAE on Fashion-MNIST (or shapes), then look at its latent space.
 
 Each step is a `latentatlas` command, printed before it runs, so the demo doubles as a tour.
 """
@@ -36,6 +36,12 @@ def demo() -> None:
     step("eval", RUN, "--iw", "50")
     step("sample", RUN, "-n", "64", "--out", str(OUT / "samples.png"))
     step("reconstruct", RUN, "-n", "32", "--out", str(OUT / "reconstructions.png"))
+    step("dims", RUN)
+    step("knobs", RUN, "-k", "5")
+    step("interpolate", RUN, "--a", "3", "--b", "17", "--steps", "10", "--method", "slerp",
+         "--out", str(OUT / "interpolation.png"))
+    step("grid", RUN, "--corners", "3,17,42,99", "--n", "8", "--out", str(OUT / "grid.png"))
+    step("map", RUN, "--out", str(OUT / "map.png"))
     print(f"\nThe run is in {RUN}/; figures in {OUT}/. In Python: latentatlas.load({RUN!r})")
 
 
