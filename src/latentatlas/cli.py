@@ -156,6 +156,46 @@ def build_parser() -> argparse.ArgumentParser:
     kn.add_argument("--data-dir")
     kn.add_argument("--json", action="store_true")
 
+    c = sub.add_parser("concept", help="find a concept direction and save it to the run")
+    c.add_argument("run")
+    c.add_argument("name")
+    c.add_argument("--from", dest="method", required=True,
+                   choices=["groups", "probe", "edit", "property"])
+    c.add_argument("--pos", help="selector of the positive group (or the items to edit)")
+    c.add_argument("--neg", help="selector of the negative group (default: all other items)")
+    c.add_argument("--edit", help="NAME:AMOUNT, e.g. taller:2, wider:2, brighter:40")
+    c.add_argument("--property", help="a measured property to regress on the codes")
+    c.add_argument("--target", help="the identifier this concept is meant to move "
+                                    "(default: implied by --edit or --property)")
+    c.add_argument("--n", type=_positive_int, help="at most N items per group (seeded)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--data-dir")
+    c.add_argument("--json", action="store_true")
+
+    cs = sub.add_parser("concepts", help="the run's saved concepts and their scores")
+    cs.add_argument("run")
+    cs.add_argument("--json", action="store_true")
+
+    tv = sub.add_parser("traverse", help="walk along a concept and measure every identifier")
+    tv.add_argument("run")
+    tv.add_argument("--concept", required=True)
+    tv.add_argument("--index", default="0", help="test-set index or image file for the strip")
+    tv.add_argument("--alphas", default="-3:3:7", help="START:STOP:COUNT or a comma list")
+    tv.add_argument("--items", type=_positive_int, default=64,
+                    help="test items the slopes are averaged over")
+    tv.add_argument("--data-dir")
+    tv.add_argument("--out", help="PNG file for the strip")
+    tv.add_argument("--json", action="store_true")
+
+    en = sub.add_parser("entangle", help="concepts x identifiers matrix of standardised effects")
+    en.add_argument("run")
+    en.add_argument("--concepts", help="comma list (default: all saved)")
+    en.add_argument("--alphas", default="-2:2:5")
+    en.add_argument("--items", type=_positive_int, default=64)
+    en.add_argument("--data-dir")
+    en.add_argument("--out", help="PNG heatmap")
+    en.add_argument("--json", action="store_true")
+
     d = sub.add_parser("data", help="list or fetch datasets")
     dsub = d.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     dl = dsub.add_parser("list", help="each dataset and whether it is available here")
@@ -448,6 +488,192 @@ def cmd_knobs(a: argparse.Namespace) -> int:
     return 0
 
 
+EDIT_TARGETS = {"taller": "height", "wider": "width", "brighter": "brightness"}
+
+
+def _effect_inputs(model, data, n_items: int, selector: str | None = None):
+    """Start codes (up to ``n_items`` test items matching ``selector``) and decoded references
+    (the first 1,000 test items) that set each identifier's spread."""
+    import torch
+
+    from .atlas import encode
+    from .concepts.groups import select
+
+    idx = select(selector, data, split="test", n=n_items)
+    if len(idx) < 2:
+        raise UserError(f"fewer than 2 test items match {selector!r} to start traversals from")
+    starts = encode(model, data.test_x[idx]).mu
+    with torch.no_grad():
+        reference = model.decode(encode(model, data.test_x[:1000]).mu)
+    return starts, reference
+
+
+def cmd_concept(a: argparse.Namespace) -> int:
+    from .atlas import encode, run_codes
+    from .concepts import (
+        PROPERTIES,
+        LinearProbe,
+        MeanDifference,
+        PairedEdits,
+        PropertyRegression,
+        apply_edit,
+        measure,
+        measure_effect,
+        parse_alphas,
+        save_concept,
+    )
+    from .concepts.groups import select
+    from .models import load
+    from .models.run import load_run_data
+
+    model = load(a.run)
+    data = load_run_data(a.run, a.data_dir)
+    params: dict[str, Any] = {k: v for k, v in (("pos", a.pos), ("neg", a.neg), ("edit", a.edit),
+                                                ("property", a.property), ("n", a.n)) if v}
+    target = a.target
+    if a.method in ("groups", "probe"):
+        if not a.pos:
+            raise UserError(f"--from {a.method} needs --pos (and optionally --neg)")
+        codes = run_codes(a.run, "train", model=model, data=data).mu
+        pos = select(a.pos, data, n=a.n, seed=a.seed)
+        neg = select(a.neg, data, n=a.n, seed=a.seed + 1, exclude=None if a.neg else pos)
+        finder = (MeanDifference() if a.method == "groups" else LinearProbe(seed=a.seed))
+        finder.fit(codes[pos], codes[neg])
+    elif a.method == "edit":
+        if not a.edit:
+            raise UserError("--from edit needs --edit NAME:AMOUNT, e.g. --edit taller:2")
+        idx = select(a.pos, data, n=a.n or 200, seed=a.seed)
+        if len(idx) < 1:
+            raise UserError(f"no item matches --pos {a.pos!r}")
+        x = data.train_x[idx]
+        finder = PairedEdits().fit(encode(model, x).mu, encode(model, apply_edit(x, a.edit)).mu)
+        target = target or EDIT_TARGETS[a.edit.partition(":")[0]]
+    else:
+        if not a.property:
+            raise UserError(f"--from property needs --property ({', '.join(PROPERTIES)})")
+        codes = run_codes(a.run, "train", model=model, data=data).mu
+        idx = select(a.pos, data, n=a.n or 5000, seed=a.seed)
+        values = measure(data.train_x[idx], [a.property])[a.property]
+        finder = PropertyRegression(seed=a.seed).fit(codes[idx], values)
+        target = target or a.property
+    if target is not None and target not in PROPERTIES:
+        raise UserError(f"unknown --target {target!r}; known: {', '.join(PROPERTIES)}")
+    if target:
+        params["target"] = target
+    concept = finder.to_concept(a.name, **params)
+    starts, reference = _effect_inputs(model, data, 64, a.pos)
+    effect = measure_effect(model, starts, concept.vector, parse_alphas("-2:2:5"), reference)
+    concept.scores.update({f"effect_{k}": round(v, 5) for k, v in effect.standardised().items()})
+    if target:
+        concept.scores.update({f"leakage_{k}": round(v, 5)
+                               for k, v in effect.leakage(target).items()})
+    path = save_concept(a.run, concept)
+    scores = ", ".join(f"{k} {v:.3g}" for k, v in concept.scores.items()
+                       if not k.startswith("effect_"))
+    _print(concept.to_dict(), a.json,
+           f"saved concept {a.name!r} ({a.method}) to {path}\n  {scores}")
+    return 0
+
+
+def cmd_concepts(a: argparse.Namespace) -> int:
+    from .concepts import load_concepts
+    from .models import read_config
+
+    read_config(a.run)
+    concepts = load_concepts(a.run)
+    rows = [{k: v for k, v in c.to_dict().items() if k != "vector"} for c in concepts.values()]
+    lines = [f"{a.run}: {len(rows)} concept(s)"]
+    for r in rows:
+        how = ", ".join(f"{k}={v}" for k, v in r["params"].items())
+        lines.append(f"  {r['name']}: {r['method']} ({how})")
+        score = ", ".join(f"{k} {v:.3g}" for k, v in r["scores"].items()
+                          if not k.startswith("effect_"))
+        if score:
+            lines.append(f"      {score}")
+    _print(rows, a.json, "\n".join(lines))
+    return 0
+
+
+def cmd_traverse(a: argparse.Namespace) -> int:
+    from .atlas import encode
+    from .concepts import get_concept, measure_effect, parse_alphas, slopes_per_item, traverse
+    from .data.items import resolve_items
+    from .figures import save_grid
+    from .models import load
+    from .models.run import load_run_data
+
+    model = load(a.run)
+    concept = get_concept(a.run, a.concept)
+    if len(concept.vector) != model.latent_dim:
+        raise UserError(f"concept {a.concept!r} has {len(concept.vector)} dimensions, the model "
+                        f"{model.latent_dim}")
+    alphas = parse_alphas(a.alphas)
+    data = load_run_data(a.run, a.data_dir)
+    item = resolve_items([a.index], data)
+    z = encode(model, item).mu
+    strip = traverse(model, z, concept.vector, alphas)  # (1, A, C, H, W)
+    if a.out:
+        save_grid(strip[0], a.out, nrow=len(alphas))
+    one = {k: float(v[0]) for k, v in slopes_per_item(strip, alphas).items()}
+    starts, reference = _effect_inputs(model, data, a.items, concept.params.get("pos"))
+    effect = measure_effect(model, starts, concept.vector, alphas, reference)
+    target = concept.params.get("target")
+    result = {"concept": a.concept, "alphas": alphas.tolist(), "item": a.index,
+              "item_slopes": one, "mean_slopes": effect.mean_slope,
+              "standardised_effect": effect.standardised(), "sd": effect.sd,
+              "leakage": effect.leakage(target) if target else None, "target": target}
+    among = f" matching {concept.params['pos']}" if "pos" in concept.params else ""
+    lines = [f"{a.concept}: alphas {a.alphas}; slopes per unit alpha (item {a.index}; mean over "
+             f"{len(starts)} test items{among}; standardised |slope| / sd)"]
+    for k in effect.sd:
+        mark = "  <- target" if k == target else ""
+        lines.append(f"  {k:10s} {one[k]:+9.3f}  {effect.mean_slope[k]:+9.3f}  "
+                     f"{effect.standardised()[k]:7.3f}{mark}")
+    if a.out:
+        lines.append(f"wrote {a.out}")
+    _print(result, a.json, "\n".join(lines))
+    return 0
+
+
+def cmd_entangle(a: argparse.Namespace) -> int:
+    from .concepts import PROPERTIES, get_concept, load_concepts, measure_effect, parse_alphas
+    from .models import load
+    from .models.run import load_run_data
+
+    model = load(a.run)
+    names = ([n.strip() for n in a.concepts.split(",") if n.strip()] if a.concepts
+             else list(load_concepts(a.run)))
+    if not names:
+        raise UserError("no concepts to compare; make some with latentatlas concept")
+    concepts = [get_concept(a.run, n) for n in names]
+    alphas = parse_alphas(a.alphas)
+    data = load_run_data(a.run, a.data_dir)
+    matrix, leak = [], {}
+    for c in concepts:
+        starts, reference = _effect_inputs(model, data, a.items, c.params.get("pos"))
+        effect = measure_effect(model, starts, c.vector, alphas, reference)
+        matrix.append([effect.standardised()[p] for p in PROPERTIES])
+        if c.params.get("target"):
+            leak[c.name] = effect.leakage(c.params["target"])
+    result = {"concepts": names, "identifiers": list(PROPERTIES), "standardised_effect": matrix,
+              "leakage": leak}
+    if a.out:
+        from .concepts.figures import save_heatmap
+
+        save_heatmap(matrix, names, list(PROPERTIES), a.out,
+                     title="|slope| / sd per unit alpha")
+    lines = ["standardised effect (|slope| / sd per unit alpha)",
+             "concept".ljust(16) + "".join(p.rjust(11) for p in PROPERTIES)]
+    for n, row in zip(names, matrix, strict=True):
+        lines.append(n[:16].ljust(16) + "".join(f"{v:11.3f}" for v in row))
+    for n, lk in leak.items():
+        lines.append(f"leakage of {n}: " + ", ".join(f"{k} {v:.3f}" for k, v in lk.items()))
+    if a.out:
+        lines.append(f"wrote {a.out}")
+    _print(result, a.json, "\n".join(lines))
+    return 0
+
+
 def cmd_data(a: argparse.Namespace) -> int:
     from .data import DATASETS, availability, fetch
 
@@ -466,7 +692,9 @@ def cmd_data(a: argparse.Namespace) -> int:
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "info": cmd_info, "sample": cmd_sample,
             "reconstruct": cmd_reconstruct, "interpolate": cmd_interpolate, "grid": cmd_grid,
-            "map": cmd_map, "dims": cmd_dims, "knobs": cmd_knobs, "data": cmd_data}
+            "map": cmd_map, "dims": cmd_dims, "knobs": cmd_knobs, "concept": cmd_concept,
+            "concepts": cmd_concepts, "traverse": cmd_traverse, "entangle": cmd_entangle,
+            "data": cmd_data}
 
 
 def main(argv: list[str] | None = None) -> int:
