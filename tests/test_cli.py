@@ -227,3 +227,49 @@ def test_map_pca_and_2d_manifold(run, tmp_path):
     p = cli("map", str(two), "--out", str(tmp_path / "m2.png"), "--json")
     assert json.loads(p.stdout)["method"] == "raw"
     assert Image.open(tmp_path / "m2.png").size[0] > Image.open(tmp_path / "m.png").size[0]
+
+
+def test_concepts_end_to_end(run, tmp_path):
+    import shutil
+
+    r = tmp_path / "run"
+    shutil.copytree(run, r)
+    for args in (["tall", "--from", "groups", "--pos", "height>=16", "--neg", "height<=11",
+                  "--target", "height"],
+                 ["rect", "--from", "probe", "--pos", "label=rectangle", "--neg", "label=ellipse"],
+                 ["taller", "--from", "edit", "--edit", "taller:2", "--pos", "label=boot",
+                  "--n", "30"],
+                 ["bright", "--from", "property", "--property", "brightness", "--n", "300"]):
+        p = cli("concept", str(r), *args)
+        assert p.returncode == 0, p.stderr
+    listed = json.loads(cli("concepts", str(r), "--json").stdout)
+    assert [c["name"] for c in listed] == ["tall", "rect", "taller", "bright"]
+    by_name = {c["name"]: c for c in listed}
+    assert 0.0 <= by_name["rect"]["scores"]["auc"] <= 1.0
+    assert by_name["taller"]["params"]["target"] == "height"
+    assert "leakage_brightness" in by_name["taller"]["scores"]
+    assert 0 < by_name["taller"]["scores"]["n_pairs"] <= 30
+    p = cli("traverse", str(r), "--concept", "taller", "--index", "5", "--alphas", "-2:2:5",
+            "--out", str(tmp_path / "t.png"), "--json")
+    assert p.returncode == 0, p.stderr
+    t = json.loads(p.stdout)
+    assert set(t["mean_slopes"]) == {"height", "width", "brightness", "mass", "cx", "cy"}
+    assert t["target"] == "height" and "height" not in t["leakage"]
+    assert Image.open(tmp_path / "t.png").size == (2 * (5 * 30 + 2), 2 * 32)
+    p = cli("entangle", str(r), "--concepts", "tall,taller", "--out", str(tmp_path / "e.png"),
+            "--json")
+    e = json.loads(p.stdout)
+    assert len(e["standardised_effect"]) == 2 and len(e["standardised_effect"][0]) == 6
+    assert set(e["leakage"]) == {"tall", "taller"} and (tmp_path / "e.png").is_file()
+
+
+def test_concept_errors(run, tmp_path):
+    _assert_user_error(cli("concept", str(run), "x", "--from", "groups", "--pos", "idx=1",
+                           "--neg", "idx=2,3"), "at least 2 items")
+    _assert_user_error(cli("concept", str(run), "x", "--from", "groups", "--pos", "colour>1"),
+                       "unknown factor or property")
+    _assert_user_error(cli("concept", str(run), "x", "--from", "edit"), "--edit")
+    _assert_user_error(cli("concept", str(run), "x", "--from", "property", "--property",
+                           "size"), "unknown property")
+    _assert_user_error(cli("traverse", str(run), "--concept", "nope"), "unknown concept")
+    assert not (run / "atlas" / "concepts.json").exists()

@@ -697,8 +697,26 @@ COMMANDS = {"train": cmd_train, "eval": cmd_eval, "info": cmd_info, "sample": cm
             "data": cmd_data}
 
 
+_NEGATIVE_VALUE_OPTIONS = ("--alphas",)
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--alphas -3:3:7`` -> ``--alphas=-3:3:7``: argparse takes -3:3:7 for an option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in _NEGATIVE_VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1][:2] in (
+                "-0", "-1", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-."):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = _join_negative_values(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)

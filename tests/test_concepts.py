@@ -1,0 +1,162 @@
+import math
+
+import pytest
+import torch
+
+from latentatlas.atlas import encode
+from latentatlas.concepts import (
+    Concept,
+    LinearProbe,
+    MeanDifference,
+    PairedEdits,
+    PropertyRegression,
+    apply_edit,
+    load_concepts,
+    measure,
+    measure_effect,
+    parse_alphas,
+    save_concept,
+)
+from latentatlas.concepts.groups import select
+from latentatlas.data import load_dataset
+from latentatlas.errors import UserError
+from latentatlas.models import ImageModelConfig, ImageVAE
+from latentatlas.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    return load_dataset("shapes", n_train=6000, n_test=500)
+
+
+def test_identifiers_measure_the_shapes_factors(shapes):
+    x, f = shapes.test_x, shapes.test_factors
+    m = measure(x)
+    assert torch.equal(m["height"], f["height"].float())
+    assert torch.equal(m["width"], f["width"].float())
+    assert torch.allclose(m["brightness"], f["brightness"].float() / 255, atol=1e-6)
+    rect = f["kind"] == 1
+    area = (f["height"] * f["width"])[rect].float()
+    assert torch.allclose(m["mass"][rect], area * f["brightness"][rect] / 255, rtol=1e-5)
+    assert torch.allclose(m["cx"][rect], (f["x"] + (f["width"] - 1) / 2)[rect].float(), atol=1e-4)
+
+
+def test_taller_edit_adds_rows_at_the_top_and_keeps_the_sole(shapes):
+    f = shapes.test_factors
+    room = (f["y"] - f["height"] + 1) >= 2  # the box can grow two rows before the image edge
+    x = shapes.test_x[room][:200]
+    edited = apply_edit(x, "taller:2")
+    before, after = measure(x), measure(edited)
+    assert torch.equal(after["height"], before["height"] + 2)
+    assert torch.equal(after["width"], before["width"])
+    bottom = lambda im: 27 - (im[:, 0] > 0.2).any(2).flip(1).float().argmax(1)  # noqa: E731
+    assert torch.equal(bottom(edited), bottom(x))
+
+
+def test_brighter_edit(shapes):
+    x = shapes.test_x[:100]
+    after = measure(apply_edit(x, "brighter:40"))["brightness"]
+    expected = (shapes.test_factors["brightness"][:100].float() + 40).clamp(max=255) / 255
+    assert torch.allclose(after, expected, atol=1e-5)
+
+
+def test_bad_edits():
+    with pytest.raises(UserError, match="unknown edit"):
+        apply_edit(torch.zeros(1, 1, 8, 8), "rotate:2")
+    with pytest.raises(UserError, match="at least 1"):
+        apply_edit(torch.zeros(1, 1, 8, 8), "taller:0")
+
+
+def test_finders_recover_a_planted_direction():
+    torch.manual_seed(0)
+    d = torch.tensor([0.6, -0.8, 0.0, 0.0])
+    base = torch.randn(400, 4)
+    pos, neg = base[:200] + 1.5 * d, base[200:] - 1.5 * d
+    md = MeanDifference().fit(pos, neg)
+    assert float(md.direction_ @ d) > 0.95
+    probe = LinearProbe().fit(pos, neg)
+    assert float(probe.direction_ @ d) > 0.95 and probe.auc_ > 0.95
+    edits = PairedEdits().fit(base, base + 0.3 * d)
+    assert torch.allclose(edits.direction_, d, atol=1e-5) and edits.consistency_ > 0.999
+    reg = PropertyRegression().fit(base, base @ d * 2.0 + 0.01 * torch.randn(400))
+    assert float(reg.direction_ @ d) > 0.99 and reg.r2_ > 0.99
+    c = probe.to_concept("planted", pos="x")
+    assert c.method == "probe" and "auc" in c.scores and c.params == {"pos": "x"}
+
+
+def test_finder_bad_input():
+    with pytest.raises(UserError, match="at least 2 items"):
+        MeanDifference().fit(torch.randn(1, 3), torch.randn(5, 3))
+    same = torch.randn(5, 3)
+    with pytest.raises(UserError, match="zero vector"):
+        MeanDifference().fit(same, same.clone())
+
+
+def test_selectors(shapes):
+    tall = select("height>17", shapes)
+    assert len(tall) > 0 and bool((shapes.train_factors["height"][tall] > 17).all())
+    both = select("label=rectangle&height<=9", shapes)
+    f = shapes.train_factors
+    assert bool(((f["kind"][both] == 1) & (f["height"][both] <= 9)).all())
+    bright = select("brightness>q0.9", shapes, n=50, seed=1)
+    assert len(bright) == 50
+    assert torch.equal(select("idx=3,1", shapes), torch.tensor([1, 3]))
+    assert len(select(None, shapes, exclude=torch.tensor([0, 1]))) == len(shapes.train_x) - 2
+    for bad, msg in [("label=Hat", "unknown label"), ("colour>3", "unknown factor"),
+                     ("height~3", "cannot read selector"), ("idx=99999", "out of range")]:
+        with pytest.raises(UserError, match=msg):
+            select(bad, shapes)
+
+
+def test_concepts_json_round_trip(tmp_path):
+    c = Concept("up", torch.tensor([1.0, 0.0]), "groups", {"pos": "a"}, {"norm": 2.0})
+    save_concept(tmp_path, c)
+    save_concept(tmp_path, Concept("down", torch.tensor([0.0, -1.0]), "edit"))
+    loaded = load_concepts(tmp_path)
+    assert list(loaded) == ["up", "down"] and torch.equal(loaded["up"].vector, c.vector)
+    assert loaded["up"].params == {"pos": "a"} and loaded["up"].scores == {"norm": 2.0}
+
+
+def test_alphas():
+    assert parse_alphas("-3:3:7").tolist() == [-3, -2, -1, 0, 1, 2, 3]
+    assert parse_alphas("-1,0,2").tolist() == [-1, 0, 2]
+    with pytest.raises(UserError):
+        parse_alphas("1")
+
+
+@pytest.fixture(scope="module")
+def shapes_model(shapes, tmp_path_factory):
+    """A small VAE trained on shapes: the ground-truth bench for the concept methods."""
+    torch.manual_seed(0)
+    cfg = ImageModelConfig(hidden=(256,), latent_dim=8)
+    model = ImageVAE(cfg)
+    train(model, shapes.train_x, shapes.test_x, tmp_path_factory.mktemp("shapes") / "run",
+          TrainConfig(epochs=8, batch_size=64, lr=2e-3, quiet=True),
+          {"kind": "image-vae", "model": cfg.to_dict(), "data": {"name": "shapes"}})
+    return model.eval()
+
+
+def test_height_concept_from_20_plus_20_moves_height(shapes, shapes_model):
+    codes = encode(shapes_model, shapes.train_x).mu
+    pos = select("height>=17", shapes, n=20, seed=0)
+    neg = select("height<=11", shapes, n=20, seed=1)
+    concept = MeanDifference().fit(codes[pos], codes[neg])
+    starts = encode(shapes_model, shapes.test_x[:64]).mu
+    with torch.no_grad():
+        reference = shapes_model.decode(encode(shapes_model, shapes.test_x).mu)
+    effect = measure_effect(shapes_model, starts, concept.direction_, parse_alphas("-1:1:5"),
+                            reference)
+    assert effect.mean_slope["height"] > 0.5  # pixels of height per unit of alpha
+    assert effect.standardised()["height"] > effect.standardised()["brightness"]
+
+
+def test_edit_direction_agrees_with_the_groups_direction(shapes, shapes_model):
+    codes = encode(shapes_model, shapes.train_x).mu
+    groups = MeanDifference().fit(codes[select("height>=17", shapes, n=200)],
+                                  codes[select("height<=11", shapes, n=200)])
+    x = shapes.train_x[select("height<=16", shapes, n=300)]
+    edit = PairedEdits().fit(encode(shapes_model, x).mu,
+                             encode(shapes_model, apply_edit(x, "taller:2")).mu)
+    cosine = float(groups.direction_ @ edit.direction_)
+    assert cosine > 0.5, cosine
+    assert math.isfinite(edit.consistency_) and edit.consistency_ > 0
