@@ -261,6 +261,18 @@ def test_concepts_end_to_end(run, tmp_path):
     e = json.loads(p.stdout)
     assert len(e["standardised_effect"]) == 2 and len(e["standardised_effect"][0]) == 6
     assert set(e["leakage"]) == {"tall", "taller"} and (tmp_path / "e.png").is_file()
+    p = cli("disentangle", str(r), "--concept", "taller", "--keep", "brightness", "--save",
+            "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert set(d["methods"]) == {"original", "gram-schmidt", "normal-projection", "leace"}
+    assert d["methods"]["original"]["target_kept"] in (1.0, None)  # None: target never moved
+    names = [c["name"] for c in json.loads(cli("concepts", str(r), "--json").stdout)]
+    assert "taller-minus-brightness-leace" in names
+    _assert_user_error(cli("disentangle", str(r), "--concept", "rect", "--keep", "brightness"),
+                       "no target identifier")
+    _assert_user_error(cli("disentangle", str(r), "--concept", "taller", "--keep", "height"),
+                       "nothing would be left")
 
 
 def test_concept_errors(run, tmp_path):

@@ -196,6 +196,20 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--out", help="PNG heatmap")
     en.add_argument("--json", action="store_true")
 
+    dg = sub.add_parser("disentangle", help="remove concept B from concept A, three ways")
+    dg.add_argument("run")
+    dg.add_argument("--concept", required=True, help="concept A (needs a target identifier)")
+    dg.add_argument("--keep", required=True,
+                    help="B: a saved concept (with a target) or a property such as brightness")
+    dg.add_argument("--alphas", default="-2:2:5")
+    dg.add_argument("--items", type=_positive_int, default=64)
+    dg.add_argument("--fit-items", type=_positive_int, default=10000,
+                    help="at most this many training items of A's population (its --pos) "
+                         "to fit B's normal and eraser on")
+    dg.add_argument("--save", action="store_true", help="save the three results as concepts")
+    dg.add_argument("--data-dir")
+    dg.add_argument("--json", action="store_true")
+
     d = sub.add_parser("data", help="list or fetch datasets")
     dsub = d.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     dl = dsub.add_parser("list", help="each dataset and whether it is available here")
@@ -674,6 +688,84 @@ def cmd_entangle(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_disentangle(a: argparse.Namespace) -> int:
+    from .atlas import run_codes
+    from .concepts import (
+        PROPERTIES,
+        Concept,
+        PropertyRegression,
+        get_concept,
+        load_concepts,
+        measure,
+        measure_effect,
+        parse_alphas,
+        save_concept,
+    )
+    from .concepts.disentangle import disentangle
+    from .concepts.groups import select
+    from .models import load
+    from .models.run import load_run_data
+
+    model = load(a.run)
+    data = load_run_data(a.run, a.data_dir)
+    concept = get_concept(a.run, a.concept)
+    target = concept.params.get("target")
+    if not target:
+        raise UserError(f"concept {a.concept!r} has no target identifier; refit it with --target")
+    codes = run_codes(a.run, "train", model=model, data=data).mu
+    # B's normal and eraser are fitted where A is used: on A's population when it has one
+    fit_idx = select(concept.params.get("pos"), data, n=a.fit_items, seed=0)
+    if len(fit_idx) < 8:
+        raise UserError(f"only {len(fit_idx)} training items to fit {a.keep!r} on; need 8")
+    if a.keep in load_concepts(a.run):
+        other = get_concept(a.run, a.keep)
+        keep_id = other.params.get("target")
+        if not keep_id:
+            raise UserError(f"concept {a.keep!r} has no target identifier; refit it with --target")
+        b_direction = other.vector
+    elif a.keep in PROPERTIES:
+        keep_id = a.keep
+        values = measure(data.train_x[fit_idx], [keep_id])[keep_id]
+        b_direction = PropertyRegression().fit(codes[fit_idx], values).direction_
+    else:
+        raise UserError(f"--keep {a.keep!r} is neither a saved concept nor a property "
+                        f"({', '.join(PROPERTIES)})")
+    if keep_id == target:
+        raise UserError(f"{a.concept!r} targets {target} itself; nothing would be left")
+    values = measure(data.train_x[fit_idx], [keep_id])[keep_id]
+    variants = {"original": concept.vector,
+                **disentangle(concept.vector, b_direction, codes[fit_idx], values)}
+    starts, reference = _effect_inputs(model, data, a.items, concept.params.get("pos"))
+    alphas = parse_alphas(a.alphas)
+    rows = {}
+    for method, v in variants.items():
+        std = measure_effect(model, starts, v, alphas, reference).standardised()
+        rows[method] = {"target_effect": std[target], "kept_effect": std[keep_id],
+                        "leakage": std[keep_id] / max(std[target], 1e-12),
+                        "cosine_to_original": float(v @ concept.vector)}
+    base = rows["original"]["target_effect"]
+    for r in rows.values():  # undefined when the original does not move its target at all
+        r["target_kept"] = r["target_effect"] / base if base > 0 else None
+    if a.save:
+        for method, v in variants.items():
+            if method != "original":
+                save_concept(a.run, Concept(f"{a.concept}-minus-{a.keep}-{method}", v,
+                                            f"disentangle:{method}",
+                                            {**concept.params, "from": a.concept,
+                                             "keep": a.keep}))
+    result = {"concept": a.concept, "target": target, "keep": a.keep,
+              "keep_identifier": keep_id, "methods": rows}
+    lines = [f"{a.concept} (target {target}) without {a.keep} ({keep_id}); standardised "
+             "effects per unit alpha",
+             f"{'method':18s} {'target kept':>11s} {'leakage':>9s} {'cos(orig)':>9s}"]
+    for method, r in rows.items():
+        kept = "n/a" if r["target_kept"] is None else f"{r['target_kept']:.3f}"
+        lines.append(f"{method:18s} {kept:>11s} {r['leakage']:9.3f} "
+                     f"{r['cosine_to_original']:9.3f}")
+    _print(result, a.json, "\n".join(lines))
+    return 0
+
+
 def cmd_data(a: argparse.Namespace) -> int:
     from .data import DATASETS, availability, fetch
 
@@ -694,7 +786,7 @@ COMMANDS = {"train": cmd_train, "eval": cmd_eval, "info": cmd_info, "sample": cm
             "reconstruct": cmd_reconstruct, "interpolate": cmd_interpolate, "grid": cmd_grid,
             "map": cmd_map, "dims": cmd_dims, "knobs": cmd_knobs, "concept": cmd_concept,
             "concepts": cmd_concepts, "traverse": cmd_traverse, "entangle": cmd_entangle,
-            "data": cmd_data}
+            "disentangle": cmd_disentangle, "data": cmd_data}
 
 
 _NEGATIVE_VALUE_OPTIONS = ("--alphas",)

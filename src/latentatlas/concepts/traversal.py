@@ -1,12 +1,15 @@
 """Walking along a concept: decode z + alpha * v and measure every identifier on the way.
 
 The slope of an identifier is its least-squares change per unit alpha, per starting item.
-Leakage of a concept aimed at identifier T into identifier O compares standardised slopes:
+Leakage of a concept aimed at identifier T into identifier O compares the systematic effects,
+the slopes averaged over the starting items, each standardised by the identifier's standard
+deviation over decoded test items:
 
-    leakage(O) = mean_i |slope_O,i| / sd_O  /  (mean_i |slope_T,i| / sd_T)
+    leakage(O) = |mean_i slope_O,i| / sd_O  /  (|mean_i slope_T,i| / sd_T)
 
-with sd the identifier's standard deviation over decoded test items (the ratio of the averages,
-which stays finite when a single item barely moves along T).
+(the ratio of averages, finite when a single item barely moves along T). The spread of the
+per-item slopes, mean_i |slope_i|, is reported beside it: a direction can push some items one
+way and others the other way, which no linear correction removes.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ class Effect:
     sd: dict[str, float]  # identifier sd over decoded reference items
 
     def standardised(self) -> dict[str, float]:
-        return {k: self.mean_abs_slope[k] / max(self.sd[k], 1e-12) for k in self.sd}
+        """Systematic effect per identifier: |mean slope| / sd, per unit alpha."""
+        return {k: abs(self.mean_slope[k]) / max(self.sd[k], 1e-12) for k in self.sd}
 
     def leakage(self, target: str) -> dict[str, float]:
         """Standardised effect on each other identifier relative to the target's."""
