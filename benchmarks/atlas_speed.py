@@ -6,7 +6,8 @@ process on the same inputs; prints JSON with seconds for each and their ratio.
 - encode: the 60,000 training images through the 784-400-20 VAE's encoder (4,096 per batch)
   against one image at a time;
 - PCA knobs (k = 5), active units with per-unit KL, and the 2-D map (PCA) on the 60k x 20 codes
-  against per-item Python accumulation;
+  against per-item Python accumulation; a linear probe on 12k codes (Sneaker vs Sandal) against
+  per-item stochastic gradient steps;
 - slerp of 64 pairs x 7 steps and a decoded 64 x 7 traversal, against per-item loops.
 
     python benchmarks/atlas_speed.py [--threads 2]
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -23,6 +25,7 @@ import time
 import torch
 
 from latentatlas.atlas import Knobs, embed_2d, encode, slerp, unit_stats
+from latentatlas.concepts import LinearProbe
 from latentatlas.data import load_dataset
 from latentatlas.models import ImageModelConfig, ImageVAE
 
@@ -93,6 +96,24 @@ def main() -> None:
     t_ours, _ = timed(lambda: embed_2d(mu, "pca"))
     t_naive, _ = timed(lambda: naive_pca(mu, 2), repeat=1)
     record("map_pca", t_ours, t_naive)
+    labels = data.train_y
+    pos, neg = mu[labels == 7], mu[labels == 5]  # Sneaker vs Sandal: 6,000 codes each
+
+    def naive_probe():
+        """Logistic regression by per-item stochastic gradient steps (5 passes)."""
+        w, b = torch.zeros(mu.shape[1], dtype=torch.float64), 0.0
+        x = torch.cat([pos, neg]).double()
+        y = [1.0] * len(pos) + [0.0] * len(neg)
+        for _ in range(5):
+            for i in range(len(x)):
+                p_i = 1.0 / (1.0 + math.exp(-(float(x[i] @ w) + b)))
+                w -= 0.01 * (p_i - y[i]) * x[i]
+                b -= 0.01 * (p_i - y[i])
+        return w
+
+    t_ours, _ = timed(lambda: LinearProbe().fit(pos, neg))
+    t_naive, _ = timed(naive_probe, repeat=1)
+    record("probe_12k", t_ours, t_naive)
     z0, z1 = mu[:64], mu[64:128]
 
     def traversal():

@@ -9,8 +9,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from latentatlas.cli import main
-from latentatlas.data import availability
+sys.path.insert(0, str(Path(__file__).parent))  # for shoe_study beside this file
+
+from latentatlas.cli import main  # noqa: E402
+from latentatlas.data import availability  # noqa: E402
 
 RUN = "runs/demo-small"
 OUT = Path("runs/demo-small-figures")
@@ -42,7 +44,17 @@ def demo() -> None:
          "--out", str(OUT / "interpolation.png"))
     step("grid", RUN, "--corners", "3,17,42,99", "--n", "8", "--out", str(OUT / "grid.png"))
     step("map", RUN, "--out", str(OUT / "map.png"))
+    step("concept", RUN, "shoe-height", "--from", "edit", "--edit", "taller:2", "--pos",
+         "label=Sneaker,Ankle_boot" if data == "fashion-mnist" else "label=boot")
+    step("traverse", RUN, "--concept", "shoe-height", "--alphas", "-3:3:7",
+         "--out", str(OUT / "shoe-height.png"))
     print(f"\nThe run is in {RUN}/; figures in {OUT}/. In Python: latentatlas.load({RUN!r})")
+    if data == "fashion-mnist":
+        print("\nThe shoe study (5 epochs here; docs/results.md records 10):")
+        import shoe_study
+
+        results = shoe_study.study(5, Path("runs/shoes"))
+        print(shoe_study.table(results))
 
 
 if __name__ == "__main__":

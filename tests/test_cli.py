@@ -247,7 +247,9 @@ def test_concepts_end_to_end(run, tmp_path):
     by_name = {c["name"]: c for c in listed}
     assert 0.0 <= by_name["rect"]["scores"]["auc"] <= 1.0
     assert by_name["taller"]["params"]["target"] == "height"
-    assert "leakage_brightness" in by_name["taller"]["scores"]
+    scores = by_name["taller"]["scores"]
+    # leakage is defined once the concept moves its target (this tiny model may not)
+    assert ("leakage_brightness" in scores) == (scores["effect_height"] > 0)
     assert 0 < by_name["taller"]["scores"]["n_pairs"] <= 30
     p = cli("traverse", str(r), "--concept", "taller", "--index", "5", "--alphas", "-2:2:5",
             "--out", str(tmp_path / "t.png"), "--json")

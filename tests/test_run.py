@@ -60,3 +60,15 @@ def test_mismatched_weights(saved):
 def test_not_a_run(tmp_path):
     with pytest.raises(UserError, match="not a run directory"):
         latentatlas.load(tmp_path)
+
+
+def test_run_files_get_the_usual_permissions(saved):
+    import os
+    import stat
+
+    path, _ = saved
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("config.json", "model.safetensors"):
+        mode = stat.S_IMODE((path / name).stat().st_mode)
+        assert mode == 0o666 & ~umask, oct(mode)

@@ -741,7 +741,7 @@ def cmd_disentangle(a: argparse.Namespace) -> int:
     for method, v in variants.items():
         std = measure_effect(model, starts, v, alphas, reference).standardised()
         rows[method] = {"target_effect": std[target], "kept_effect": std[keep_id],
-                        "leakage": std[keep_id] / max(std[target], 1e-12),
+                        "leakage": std[keep_id] / std[target] if std[target] > 0 else None,
                         "cosine_to_original": float(v @ concept.vector)}
     base = rows["original"]["target_effect"]
     for r in rows.values():  # undefined when the original does not move its target at all
@@ -760,8 +760,8 @@ def cmd_disentangle(a: argparse.Namespace) -> int:
              f"{'method':18s} {'target kept':>11s} {'leakage':>9s} {'cos(orig)':>9s}"]
     for method, r in rows.items():
         kept = "n/a" if r["target_kept"] is None else f"{r['target_kept']:.3f}"
-        lines.append(f"{method:18s} {kept:>11s} {r['leakage']:9.3f} "
-                     f"{r['cosine_to_original']:9.3f}")
+        leak = "n/a" if r["leakage"] is None else f"{r['leakage']:.3f}"
+        lines.append(f"{method:18s} {kept:>11s} {leak:>9s} {r['cosine_to_original']:9.3f}")
     _print(result, a.json, "\n".join(lines))
     return 0
 

@@ -72,9 +72,12 @@ class Effect:
         return {k: abs(self.mean_slope[k]) / max(self.sd[k], 1e-12) for k in self.sd}
 
     def leakage(self, target: str) -> dict[str, float]:
-        """Standardised effect on each other identifier relative to the target's."""
+        """Standardised effect on each other identifier relative to the target's (empty when
+        the concept does not move its target at all: leakage is then undefined)."""
         s = self.standardised()
-        return {k: s[k] / max(s[target], 1e-12) for k in s if k != target}
+        if not s[target] > 0:
+            return {}
+        return {k: s[k] / s[target] for k in s if k != target}
 
 
 @torch.no_grad()
