@@ -259,9 +259,10 @@ def test_concepts_end_to_end(run, tmp_path):
     assert t["target"] == "height" and "height" not in t["leakage"]
     assert Image.open(tmp_path / "t.png").size == (2 * (5 * 30 + 2), 2 * 32)
     p = cli("entangle", str(r), "--concepts", "tall,taller", "--out", str(tmp_path / "e.png"),
-            "--json")
+            "--with", "probe:rect,classifier:boot", "--json")
     e = json.loads(p.stdout)
-    assert len(e["standardised_effect"]) == 2 and len(e["standardised_effect"][0]) == 6
+    assert len(e["standardised_effect"]) == 2 and len(e["standardised_effect"][0]) == 8
+    assert e["identifiers"][-2:] == ["probe:rect", "classifier:boot"]
     assert set(e["leakage"]) == {"tall", "taller"} and (tmp_path / "e.png").is_file()
     p = cli("disentangle", str(r), "--concept", "taller", "--keep", "brightness", "--save",
             "--json")

@@ -191,3 +191,28 @@ def test_disentangling_removes_a_planted_brightness_leak(shapes, shapes_model):
         leak, height = leak_and_height(variants[method])
         assert leak < leak0 / 2, (method, leak, leak0)
         assert height > 0.5 * height0, (method, height, height0)
+
+
+def test_trained_identifiers(shapes, shapes_model):
+    from latentatlas.concepts.identifiers import PixelClassifier, ProbeIdentifier
+
+    codes = encode(shapes_model, shapes.train_x).mu
+    rect, ell = select("label=rectangle", shapes, n=300), select("label=ellipse", shapes, n=300)
+    probe = LinearProbe().fit(codes[rect], codes[ell]).to_concept("rect")
+    identify = ProbeIdentifier(shapes_model, probe)
+    test_rect = shapes.test_x[shapes.test_y == 1][:50]
+    test_ell = shapes.test_x[shapes.test_y == 0][:50]
+    assert float(identify(test_rect).mean()) > float(identify(test_ell).mean())
+    with pytest.raises(UserError, match="not by a probe"):
+        ProbeIdentifier(shapes_model, MeanDifference().fit(codes[rect], codes[ell])
+                        .to_concept("m"))
+    clf = PixelClassifier(label=1).fit(shapes.train_x, shapes.train_y)
+    assert clf.auc_ > 0.65  # linear in pixels, with positions varying: weak but real
+    assert float(clf(test_rect).mean()) > float(clf(test_ell).mean())
+    # a traversal measures trained identifiers beside the built-in ones
+    starts = encode(shapes_model, test_ell[:16]).mu
+    with torch.no_grad():
+        reference = shapes_model.decode(encode(shapes_model, shapes.test_x[:200]).mu)
+    effect = measure_effect(shapes_model, starts, probe.vector, parse_alphas("-1:1:3"),
+                            reference, extra={"probe:rect": identify, "pixels:rect": clf})
+    assert effect.mean_slope["probe:rect"] > 0 and "pixels:rect" in effect.sd

@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     tv.add_argument("--alphas", default="-3:3:7", help="START:STOP:COUNT or a comma list")
     tv.add_argument("--items", type=_positive_int, default=64,
                     help="test items the slopes are averaged over")
+    tv.add_argument("--with", dest="identifiers", default="",
+                    help="trained identifiers too: probe:CONCEPT,classifier:LABEL")
     tv.add_argument("--data-dir")
     tv.add_argument("--out", help="PNG file for the strip")
     tv.add_argument("--json", action="store_true")
@@ -192,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--concepts", help="comma list (default: all saved)")
     en.add_argument("--alphas", default="-2:2:5")
     en.add_argument("--items", type=_positive_int, default=64)
+    en.add_argument("--with", dest="identifiers", default="",
+                    help="trained identifiers too: probe:CONCEPT,classifier:LABEL")
     en.add_argument("--data-dir")
     en.add_argument("--out", help="PNG heatmap")
     en.add_argument("--json", action="store_true")
@@ -522,6 +526,26 @@ def _effect_inputs(model, data, n_items: int, selector: str | None = None):
     return starts, reference
 
 
+def _trained_identifiers(specs: str, run: str, model, data) -> dict:
+    """``probe:CONCEPT`` and ``classifier:LABEL`` specs -> {name: identifier}."""
+    from .concepts import get_concept
+    from .concepts.groups import select
+    from .concepts.identifiers import PixelClassifier, ProbeIdentifier
+
+    out = {}
+    for spec in (t.strip() for t in specs.split(",") if t.strip()):
+        kind, _, arg = spec.partition(":")
+        if kind == "probe":
+            out[spec] = ProbeIdentifier(model, get_concept(run, arg))
+        elif kind == "classifier":
+            idx = select(f"label={arg}", data)  # validates the label name
+            label = int(data.train_y[idx[0]])
+            out[spec] = PixelClassifier(label).fit(data.train_x, data.train_y)
+        else:
+            raise UserError(f"--with takes probe:CONCEPT or classifier:LABEL, got {spec!r}")
+    return out
+
+
 def cmd_concept(a: argparse.Namespace) -> int:
     from .atlas import encode, run_codes
     from .concepts import (
@@ -628,9 +652,10 @@ def cmd_traverse(a: argparse.Namespace) -> int:
     strip = traverse(model, z, concept.vector, alphas)  # (1, A, C, H, W)
     if a.out:
         save_grid(strip[0], a.out, nrow=len(alphas))
-    one = {k: float(v[0]) for k, v in slopes_per_item(strip, alphas).items()}
+    extra = _trained_identifiers(a.identifiers, a.run, model, data)
+    one = {k: float(v[0]) for k, v in slopes_per_item(strip, alphas, extra=extra).items()}
     starts, reference = _effect_inputs(model, data, a.items, concept.params.get("pos"))
-    effect = measure_effect(model, starts, concept.vector, alphas, reference)
+    effect = measure_effect(model, starts, concept.vector, alphas, reference, extra=extra)
     target = concept.params.get("target")
     result = {"concept": a.concept, "alphas": alphas.tolist(), "item": a.index,
               "item_slopes": one, "mean_slopes": effect.mean_slope,
@@ -638,10 +663,10 @@ def cmd_traverse(a: argparse.Namespace) -> int:
               "leakage": effect.leakage(target) if target else None, "target": target}
     among = f" matching {concept.params['pos']}" if "pos" in concept.params else ""
     lines = [f"{a.concept}: alphas {a.alphas}; slopes per unit alpha (item {a.index}; mean over "
-             f"{len(starts)} test items{among}; standardised |slope| / sd)"]
+             f"{len(starts)} test items{among}; standardised: |mean slope| / sd)"]
     for k in effect.sd:
         mark = "  <- target" if k == target else ""
-        lines.append(f"  {k:10s} {one[k]:+9.3f}  {effect.mean_slope[k]:+9.3f}  "
+        lines.append(f"  {k:18s} {one[k]:+9.3f}  {effect.mean_slope[k]:+9.3f}  "
                      f"{effect.standardised()[k]:7.3f}{mark}")
     if a.out:
         lines.append(f"wrote {a.out}")
@@ -662,24 +687,26 @@ def cmd_entangle(a: argparse.Namespace) -> int:
     concepts = [get_concept(a.run, n) for n in names]
     alphas = parse_alphas(a.alphas)
     data = load_run_data(a.run, a.data_dir)
+    extra = _trained_identifiers(a.identifiers, a.run, model, data)
+    identifiers = [*PROPERTIES, *extra]
     matrix, leak = [], {}
     for c in concepts:
         starts, reference = _effect_inputs(model, data, a.items, c.params.get("pos"))
-        effect = measure_effect(model, starts, c.vector, alphas, reference)
-        matrix.append([effect.standardised()[p] for p in PROPERTIES])
+        effect = measure_effect(model, starts, c.vector, alphas, reference, extra=extra)
+        matrix.append([effect.standardised()[p] for p in identifiers])
         if c.params.get("target"):
             leak[c.name] = effect.leakage(c.params["target"])
-    result = {"concepts": names, "identifiers": list(PROPERTIES), "standardised_effect": matrix,
+    result = {"concepts": names, "identifiers": identifiers, "standardised_effect": matrix,
               "leakage": leak}
     if a.out:
         from .concepts.figures import save_heatmap
 
-        save_heatmap(matrix, names, list(PROPERTIES), a.out,
-                     title="|slope| / sd per unit alpha")
-    lines = ["standardised effect (|slope| / sd per unit alpha)",
-             "concept".ljust(16) + "".join(p.rjust(11) for p in PROPERTIES)]
+        save_heatmap(matrix, names, identifiers, a.out,
+                     title="|mean slope| / sd per unit alpha")
+    lines = ["standardised effect (|mean slope| / sd per unit alpha)",
+             "concept".ljust(16) + "".join(p[:20].rjust(21) for p in identifiers)]
     for n, row in zip(names, matrix, strict=True):
-        lines.append(n[:16].ljust(16) + "".join(f"{v:11.3f}" for v in row))
+        lines.append(n[:16].ljust(16) + "".join(f"{v:21.3f}" for v in row))
     for n, lk in leak.items():
         lines.append(f"leakage of {n}: " + ", ".join(f"{k} {v:.3f}" for k, v in lk.items()))
     if a.out:

@@ -14,6 +14,7 @@ way and others the other way, which no linear correction removes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -50,11 +51,25 @@ def traverse(model: LatentModel, z0: torch.Tensor, v: torch.Tensor,
     return images.reshape(n, len(alphas), *images.shape[1:])
 
 
-def slopes_per_item(images: torch.Tensor, alphas: torch.Tensor,
-                    names: list[str] | None = None) -> dict[str, torch.Tensor]:
-    """(N, A, C, H, W) traversal images -> {identifier: (N,) slope per unit alpha}."""
+Identifier = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _measure_all(images: torch.Tensor, names: list[str] | None,
+                 extra: dict[str, Identifier] | None) -> dict[str, torch.Tensor]:
+    values = measure(images, names)
+    for name, identify in (extra or {}).items():
+        values[name] = identify(images).float()
+    return values
+
+
+def slopes_per_item(images: torch.Tensor, alphas: torch.Tensor, names: list[str] | None = None,
+                    extra: dict[str, Identifier] | None = None) -> dict[str, torch.Tensor]:
+    """(N, A, C, H, W) traversal images -> {identifier: (N,) slope per unit alpha}.
+
+    ``names``: built-in properties (default all); ``extra``: trained identifiers by name.
+    """
     n, a = images.shape[:2]
-    values = measure(images.reshape(n * a, *images.shape[2:]), names)
+    values = _measure_all(images.reshape(n * a, *images.shape[2:]), names, extra)
     t = alphas - alphas.mean()
     return {k: (v.view(n, a) * t).sum(1) / (t * t).sum() for k, v in values.items()}
 
@@ -83,17 +98,19 @@ class Effect:
 @torch.no_grad()
 def measure_effect(model: LatentModel, starts: torch.Tensor, v: torch.Tensor,
                    alphas: torch.Tensor, reference: torch.Tensor,
-                   names: list[str] | None = None) -> Effect:
+                   names: list[str] | None = None,
+                   extra: dict[str, Identifier] | None = None) -> Effect:
     """Traverse ``v`` from every start code and summarise each identifier's slope.
 
     ``reference``: decoded images (e.g. reconstructions of test items) that set each
-    identifier's standard deviation.
+    identifier's standard deviation. ``extra``: trained identifiers measured beside the
+    built-in properties.
     """
     names = list(PROPERTIES) if names is None else names
-    per_item = slopes_per_item(traverse(model, starts, v, alphas), alphas, names)
-    ref = measure(reference, names)
+    per_item = slopes_per_item(traverse(model, starts, v, alphas), alphas, names, extra)
+    ref = _measure_all(reference, names, extra)
     return Effect(
         mean_abs_slope={k: float(s.abs().mean()) for k, s in per_item.items()},
         mean_slope={k: float(s.mean()) for k, s in per_item.items()},
-        sd={k: float(ref[k].std()) for k in names},
+        sd={k: float(r.std()) for k, r in ref.items()},
     )
