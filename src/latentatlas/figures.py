@@ -10,6 +10,7 @@ import torch
 
 from .errors import UserError
 from .fileio import write_atomic
+from .plotting import png_path
 
 
 def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -32,11 +33,7 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None,
     """Save images as a PNG grid (each pixel ``scale`` x ``scale``), atomically."""
     from PIL import Image
 
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise UserError(f"--out {path}: image grids are written as .png")
-    if not path.parent.is_dir():
-        raise UserError(f"--out {path}: folder {path.parent} does not exist")
+    path = png_path(path, "image grids")
     img = Image.fromarray(grid_array(images, nrow))
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import UserError
-from ..fileio import write_atomic
+from ..plotting import png_path, pyplot, save_figure
 
 
 def embed_2d(codes: torch.Tensor, method: str = "auto", seed: int = 0) -> tuple[np.ndarray, str]:
@@ -46,16 +45,8 @@ def save_map(xy: np.ndarray, path: str | Path, labels: torch.Tensor | None = Non
              classes: list[str] | None = None, title: str = "",
              manifold: np.ndarray | None = None) -> Path:
     """Scatter ``xy`` coloured by label (PNG), with a decoded manifold panel when given."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise UserError(f"--out {path}: maps are written as .png")
-    if not path.parent.is_dir():
-        raise UserError(f"--out {path}: folder {path.parent} does not exist")
+    path = png_path(path, "maps")
+    plt = pyplot()
     panels = 2 if manifold is not None else 1
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 6), squeeze=False)
     ax = axes[0, 0]
@@ -75,8 +66,4 @@ def save_map(xy: np.ndarray, path: str | Path, labels: torch.Tensor | None = Non
         axes[0, 1].set_title("decoded latent grid")
         axes[0, 1].axis("off")
     fig.tight_layout()
-    try:
-        write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=100))
-    finally:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UserError
-from ..fileio import write_atomic
+from ..plotting import png_path, pyplot, save_figure
 
 
 def save_heatmap(matrix: list[list[float]], rows: list[str], cols: list[str],
                  path: str | Path, title: str = "") -> Path:
     """A labelled heatmap with each cell's value written in it (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise UserError(f"--out {path}: heatmaps are written as .png")
-    if not path.parent.is_dir():
-        raise UserError(f"--out {path}: folder {path.parent} does not exist")
+    path = png_path(path, "heatmaps")
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 2, 0.6 * len(rows) + 1.5))
     im = ax.imshow(matrix, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right")
@@ -31,8 +22,4 @@ def save_heatmap(matrix: list[list[float]], rows: list[str], cols: list[str],
     fig.colorbar(im, ax=ax)
     ax.set_title(title)
     fig.tight_layout()
-    try:
-        write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=100))
-    finally:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path)
