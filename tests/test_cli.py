@@ -283,6 +283,8 @@ def test_concept_errors(run, tmp_path):
                            "--neg", "idx=2,3"), "at least 2 items")
     _assert_user_error(cli("concept", str(run), "x", "--from", "groups", "--pos", "colour>1"),
                        "unknown factor or property")
+    _assert_user_error(cli("concept", str(run), "x", "--from", "groups", "--pos", "idx=1,2",
+                           "--neg", "idx=1,2"), "zero vector")
     _assert_user_error(cli("concept", str(run), "x", "--from", "edit"), "--edit")
     _assert_user_error(cli("concept", str(run), "x", "--from", "property", "--property",
                            "size"), "unknown property")
