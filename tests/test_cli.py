@@ -290,3 +290,29 @@ def test_concept_errors(run, tmp_path):
                            "size"), "unknown property")
     _assert_user_error(cli("traverse", str(run), "--concept", "nope"), "unknown concept")
     assert not (run / "atlas" / "concepts.json").exists()
+
+
+def test_similarity_and_translate(run, tmp_path):
+    other = tmp_path / "other"
+    assert cli("train", *TINY, "--latent-dim", "5", "--seed", "1", "--out",
+               str(other)).returncode == 0
+    p = cli("similarity", str(run), str(other), "--out", str(tmp_path / "sim.png"), "--json")
+    assert p.returncode == 0, p.stderr
+    sim = json.loads(p.stdout)
+    (pair,) = sim["pairs"]
+    for m in ("cka_linear", "cka_linear_debiased", "cka_rbf", "svcca", "relative"):
+        assert pair[m + "_null"] < pair[m], m
+    assert 0 <= pair["cka_linear"] <= 1 and (tmp_path / "sim.png").is_file()
+    for method in ("linear", "procrustes"):
+        p = cli("translate", str(run), str(other), "--method", method, "--anchors", "200",
+                "--json")
+        assert p.returncode == 0, p.stderr
+        t = json.loads(p.stdout)
+        assert t["pairs_fitted"] == 200 and t["held_out"]["r2"] > t["null"]["r2"]
+        assert t["recon_through_map"] < t["recon_through_null"]
+        assert (run / "atlas" / f"translate-other-{method}.safetensors").is_file()
+    digits = tmp_path / "digits"
+    assert cli("train", "--data", "digits", "--hidden", "16", "--latent-dim", "2", "--epochs",
+               "1", "--quiet", "--out", str(digits)).returncode == 0
+    _assert_user_error(cli("similarity", str(run), str(digits)), "different datasets")
+    _assert_user_error(cli("similarity", str(run)), "at least two runs")

@@ -138,7 +138,7 @@ def cmd_entangle(a: argparse.Namespace) -> int:
     names = [n.strip() for n in a.concepts.split(",") if n.strip()] if a.concepts else None
     r = entanglement(a.run, names, parse_alphas(a.alphas), a.items, a.identifiers, a.data_dir)
     if a.out:
-        from ..concepts.figures import save_heatmap
+        from ..plotting import save_heatmap
 
         save_heatmap(r["standardised_effect"], r["concepts"], r["identifiers"], a.out,
                      title="|mean slope| / sd per unit alpha")
