@@ -311,6 +311,22 @@ def test_similarity_and_translate(run, tmp_path):
         assert t["pairs_fitted"] == 200 and t["held_out"]["r2"] > t["null"]["r2"]
         assert t["recon_through_map"] < t["recon_through_null"]
         assert (run / "atlas" / f"translate-other-{method}.safetensors").is_file()
+    import shutil
+
+    a = tmp_path / "a"
+    shutil.copytree(run, a)
+    assert cli("concept", str(a), "rect", "--from", "probe", "--pos", "label=rectangle",
+               "--neg", "label=ellipse").returncode == 0
+    p = cli("transfer", str(a), str(other), "--concept", "rect", "--json")
+    assert p.returncode == 0, p.stderr
+    tr = json.loads(p.stdout)
+    assert -1 <= tr["direction"]["cosine_carried_vs_direct"] <= 1
+    assert set(tr["direction"]) == {"cosine_carried_vs_direct", "carried", "direct"}
+    ident = tr["identifier"]
+    assert 0.5 < ident["agreement_with_a"] <= 1 and 0 <= ident["accuracy_b_vs_truth"] <= 1
+    assert "rect" in [c["name"] for c in json.loads(cli("concepts", str(other), "--json").stdout)]
+    _assert_user_error(cli("transfer", str(a), str(other), "--concept", "nope"),
+                       "unknown concept")
     digits = tmp_path / "digits"
     assert cli("train", "--data", "digits", "--hidden", "16", "--latent-dim", "2", "--epochs",
                "1", "--quiet", "--out", str(digits)).returncode == 0

@@ -1,4 +1,4 @@
-"""Commands across runs: similarity, translate."""
+"""Commands across runs: similarity, translate, transfer."""
 
 from __future__ import annotations
 
@@ -30,6 +30,42 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir")
     t.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("transfer", help="carry a concept from run A into run B")
+    c.set_defaults(func=cmd_transfer)
+    c.add_argument("run_a")
+    c.add_argument("run_b")
+    c.add_argument("--concept", required=True)
+    c.add_argument("--method", default="linear",
+                   choices=["linear", "affine", "procrustes", "mlp"])
+    c.add_argument("--alphas", default="-2:2:5")
+    c.add_argument("--items", type=positive_int, default=64)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--data-dir")
+    c.add_argument("--json", action="store_true")
+
+
+def cmd_transfer(a: argparse.Namespace) -> int:
+    from ..concepts import parse_alphas
+    from ..translate.workflow import transfer
+
+    r = transfer(a.run_a, a.run_b, a.concept, a.method, parse_alphas(a.alphas), a.items,
+                 a.seed, a.data_dir)
+    d = r["direction"]
+    lines = [f"{a.concept}: {a.run_a} -> {a.run_b} through a {a.method} map",
+             f"direction carried vs found in B: cosine {d['cosine_carried_vs_direct']:.3f}",
+             f"{'identifier':12s} {'carried':>10s} {'direct':>10s}   (standardised effect in B)"]
+    for k, v in d["carried"]["standardised_effect"].items():
+        mark = "  <- target" if k == r["target"] else ""
+        lines.append(f"{k:12s} {v:10.3f} {d['direct']['standardised_effect'][k]:10.3f}{mark}")
+    ident = r["identifier"]
+    if ident:
+        lines.append(f"identifier (probe) carried by labelling B's codes with A's probe: agrees "
+                     f"with A on {ident['agreement_with_a']:.3f} of {ident['test_items']:,} "
+                     f"test items; accuracy against the groups {ident['accuracy_b_vs_truth']:.3f}"
+                     f" (A's own: {ident['accuracy_a_vs_truth']:.3f})")
+    emit(r, a.json, "\n".join(lines))
+    return 0
 
 
 def cmd_similarity(a: argparse.Namespace) -> int:

@@ -128,3 +128,86 @@ def save_map(t_map, run_a: str | Path, run_b: str | Path) -> Path:
     write_atomic(path, lambda p: save_file({k: v.contiguous() for k, v in tensors.items()},
                                            str(p), metadata=meta))
     return path
+
+
+def transfer(run_a: str | Path, run_b: str | Path, concept_name: str, method: str = "linear",
+             alphas: torch.Tensor | None = None, n_items: int = 64, seed: int = 0,
+             data_dir: str | Path | None = None) -> dict[str, Any]:
+    """Carry a concept of run A into run B, as a direction and (for a probe) as an identifier.
+
+    Direction: both ends of a step along it, z_A +- v, go through the map T; B's direction is
+    the average of T(z_A + v) - T(z_A - v) over test items of the concept's group,
+    renormalised, and is measured in B beside the same concept found directly in B.
+    Identifier (probe concepts): B's codes of the training items of the probe's two groups are
+    labelled by A's probe on A's codes of the same items (the complete-data method); a probe
+    fitted on them is compared with A's probe and with the groups' ground truth on the test
+    items of the two groups.
+    """
+    from ..atlas import encode
+    from ..concepts.directions import LinearProbe
+    from ..concepts.groups import select
+    from ..concepts.store import get_concept, load_concepts
+    from ..concepts.traversal import measure_effect
+    from ..concepts.workflow import effect_inputs, fit_concept
+
+    alphas = torch.linspace(-2.0, 2.0, 5) if alphas is None else alphas
+    concept = get_concept(run_a, concept_name)
+    train_a, train_b = paired_codes([run_a, run_b], "train", data_dir)
+    try:
+        t_map = make_map(method).fit(train_a, train_b)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    model_a, model_b = load(run_a), load(run_b)
+    data = load_run_data(run_b, data_dir)
+    pos = concept.params.get("pos")
+    idx = select(pos, data, split="test", n=n_items)
+    z_a = encode(model_a, data.test_x[idx]).mu
+    v = concept.vector
+    carried = (t_map.transform(z_a + v) - t_map.transform(z_a - v)).double().mean(0)
+    if not float(carried.norm()) > 1e-12:
+        raise UserError(f"the map sends {concept_name!r} to the zero vector in B")
+    carried = (carried / carried.norm()).float()
+    if concept_name not in load_concepts(run_b):  # the same concept, found directly in B
+        p = concept.params
+        fit_concept(run_b, concept_name, concept.method.split(":")[0], pos=p.get("pos"),
+                    neg=p.get("neg"), edit=p.get("edit"), prop=p.get("property"),
+                    target=p.get("target"), n=p.get("n"), seed=seed, data_dir=data_dir)
+    direct = get_concept(run_b, concept_name)
+    starts, reference = effect_inputs(model_b, data, n_items, pos)
+    target = concept.params.get("target")
+    direction: dict[str, Any] = {"cosine_carried_vs_direct": float(carried @ direct.vector)}
+    for name, vec in (("carried", carried), ("direct", direct.vector)):
+        effect = measure_effect(model_b, starts, vec, alphas, reference)
+        direction[name] = {"mean_slopes": effect.mean_slope,
+                           "standardised_effect": effect.standardised(),
+                           "leakage": effect.leakage(target) if target else None}
+    result: dict[str, Any] = {"a": str(run_a), "b": str(run_b), "concept": concept_name,
+                              "map": method, "target": target, "direction": direction,
+                              "identifier": None}
+    if concept.method == "probe" and concept.params.get("neg"):
+        # the probe's domain: the items of its two groups (in the training and test splits)
+        w_a = concept.vector.double() * concept.scores.get("norm", 1.0)
+        b_a = concept.scores.get("intercept", 0.0)
+        domain = torch.cat([select(concept.params["pos"], data),
+                            select(concept.params["neg"], data)])
+        labels_a = (train_a[domain].double() @ w_a + b_a) > 0  # A's identifier on A's codes
+        if labels_a.all() or not labels_a.any():
+            raise UserError(f"A's probe {concept_name!r} puts every item of its groups on one "
+                            "side")
+        codes_b = train_b[domain]
+        probe_b = LinearProbe(seed=seed).fit(codes_b[labels_a], codes_b[~labels_a])
+        w_b = probe_b.direction_.double() * probe_b.norm_
+        test_a, test_b = paired_codes([run_a, run_b], "test", data_dir)
+        gt_pos = select(concept.params["pos"], data, split="test")
+        gt_neg = select(concept.params["neg"], data, split="test")
+        test_idx = torch.cat([gt_pos, gt_neg])
+        truth = torch.cat([torch.ones(len(gt_pos)), torch.zeros(len(gt_neg))]).bool()
+        says_a = (test_a[test_idx].double() @ w_a + b_a) > 0
+        says_b = (test_b[test_idx].double() @ w_b + probe_b.intercept_) > 0
+        result["identifier"] = {
+            "agreement_with_a": float((says_a == says_b).double().mean()),
+            "accuracy_b_vs_truth": float((says_b == truth).double().mean()),
+            "accuracy_a_vs_truth": float((says_a == truth).double().mean()),
+            "labelled_train_items": len(domain), "test_items": len(test_idx),
+        }
+    return result
