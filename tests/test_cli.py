@@ -332,3 +332,11 @@ def test_similarity_and_translate(run, tmp_path):
                "1", "--quiet", "--out", str(digits)).returncode == 0
     _assert_user_error(cli("similarity", str(run), str(digits)), "different datasets")
     _assert_user_error(cli("similarity", str(run)), "at least two runs")
+    fewer = tmp_path / "fewer"
+    assert cli("train", *TINY, "--n-test", "64", "--epochs", "1", "--out",
+               str(fewer)).returncode == 0
+    _assert_user_error(cli("similarity", str(run), str(fewer)), "different item counts")
+    p = cli("translate", str(run), str(fewer), "--data", "shapes", "--json")  # same items again
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["pairs_fitted"] == 20000
+    _assert_user_error(cli("translate", str(run), str(fewer), "--data", "digits"), "takes")

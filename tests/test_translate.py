@@ -45,8 +45,10 @@ def test_debiased_cka_is_near_zero_for_independent_codes():
 
 
 def test_linear_cka_matches_the_gram_matrix_definition():
-    y = X @ torch.randn(10, 4) + 0.5 * torch.randn(300, 4)
-    xc, yc = (X - X.mean(0)).double(), (y - y.mean(0)).double()
+    g = torch.Generator().manual_seed(3)
+    y = X @ torch.randn(10, 4, generator=g) + 0.5 * torch.randn(300, 4, generator=g)
+    xd, yd = X.double(), y.double()  # both sides in float64, as cka computes
+    xc, yc = xd - xd.mean(0), yd - yd.mean(0)
     k, g = xc @ xc.T, yc @ yc.T
     ref = float((k * g).sum() / ((k * k).sum() * (g * g).sum()).sqrt())
     assert math.isclose(cka(X, y), ref, rel_tol=1e-9)

@@ -32,7 +32,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--epochs", type=positive_int, default=10)
     t.add_argument("--batch-size", type=positive_int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="initial weights, shuffling, noise")
+    t.add_argument("--data-seed", type=int, default=0,
+                   help="the dataset's own seed (shapes' images, train/test splits)")
     t.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                    help="bf16: matmuls in bfloat16, weights, optimizer and loss in fp32; "
                         "auto: bf16 where the device has native bf16 matmuls")
@@ -106,7 +108,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     else:
         if a.resume and not out.is_dir():
             raise UserError(f"--resume: {out} does not exist")
-        data_spec = {"name": a.data, "seed": a.seed, "image_size": a.image_size,
+        data_spec = {"name": a.data, "seed": a.data_seed, "image_size": a.image_size,
                      "n_train": a.n_train, "n_test": a.n_test}
         if a.data_dir:
             data_spec["data_dir"] = str(Path(a.data_dir).resolve())

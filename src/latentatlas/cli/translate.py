@@ -27,6 +27,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    choices=["linear", "affine", "procrustes", "mlp"])
     t.add_argument("--anchors", type=positive_int,
                    help="fit on only N training pairs (default: all)")
+    t.add_argument("--data", help="encode this dataset with both models (default: the runs' "
+                                  "own, from their cached codes)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir")
     t.add_argument("--json", action="store_true")
@@ -126,7 +128,8 @@ def cmd_similarity(a: argparse.Namespace) -> int:
 def cmd_translate(a: argparse.Namespace) -> int:
     from ..translate.workflow import translate
 
-    r = translate(a.run_a, a.run_b, a.method, a.anchors, a.seed, data_dir=a.data_dir)
+    r = translate(a.run_a, a.run_b, a.method, a.anchors, a.seed, data_dir=a.data_dir,
+                  dataset=a.data)
     h, n = r["held_out"], r["null"]
     lines = [f"{a.method} map {a.run_a} -> {a.run_b}, fitted on {r['pairs_fitted']:,} pairs; "
              "held-out test pairs (map / shuffled-pairs null):",

@@ -20,20 +20,47 @@ from .similarity import cka, shuffled_null, svcca
 
 
 def _same_data(runs: list[str | Path]) -> None:
+    """The runs must have seen the same items: same dataset, sizes and settings."""
     specs = [read_config(r).get("data") or {} for r in runs]
     names = {s.get("name") for s in specs}
     if len(names) != 1:
         raise UserError("the runs were trained on different datasets ("
                         + ", ".join(sorted(map(str, names))) + "): codes of the same items "
                         "are needed")
+    for key, what in (("n_train", "training"), ("n_test", "test")):
+        sizes = {s.get(key) for s in specs}
+        if len(sizes) != 1:
+            raise UserError(f"the runs' codes hold different item counts ({what} items: "
+                            + ", ".join(sorted("all" if n is None else str(n) for n in sizes))
+                            + ")")
+    settings = {(s.get("seed", 0) if s.get("name") == "shapes" else 0, s.get("image_size"))
+                for s in specs}
+    if len(settings) != 1:
+        raise UserError("the runs' datasets differ in their settings (seed or image size)")
 
 
-def paired_codes(runs: list[str | Path], split: str,
-                 data_dir: str | Path | None = None) -> list[torch.Tensor]:
-    """Posterior means of the same items (``split`` of the shared dataset) in every run."""
-    _same_data(runs)
-    data = load_run_data(runs[0], data_dir)
-    codes = [run_codes(r, split, data=data).mu for r in runs]
+def paired_codes(runs: list[str | Path], split: str, data_dir: str | Path | None = None,
+                 dataset: str | None = None) -> list[torch.Tensor]:
+    """Posterior means of the same items in every run: ``split`` of the runs' shared dataset
+    (cached codes), or of ``dataset`` when one is named (encoded afresh by each model)."""
+    if dataset is None:
+        _same_data(runs)
+        data = load_run_data(runs[0], data_dir)
+        codes = [run_codes(r, split, data=data).mu for r in runs]
+    else:
+        from ..atlas import encode
+        from ..data import load_dataset
+
+        data = load_dataset(dataset, data_dir=data_dir)
+        x = data.train_x if split == "train" else data.test_x
+        codes = []
+        for r in runs:
+            model = load(r)
+            shape = tuple(model.config.image_shape)
+            if tuple(x.shape[1:]) != shape:
+                raise UserError(f"--data {dataset}: its images are {tuple(x.shape[1:])}, "
+                                f"{r} takes {shape}")
+            codes.append(encode(model, x).mu)
     if len({len(c) for c in codes}) != 1:
         raise UserError("the runs' codes hold different item counts: "
                         + ", ".join(str(len(c)) for c in codes))
@@ -82,15 +109,15 @@ def _recon_loss(model, z: torch.Tensor, x: torch.Tensor, batch: int = 2048) -> f
 
 def translate(run_a: str | Path, run_b: str | Path, method: str = "linear",
               anchors: int | None = None, seed: int = 0, save: bool = True,
-              data_dir: str | Path | None = None) -> dict[str, Any]:
+              data_dir: str | Path | None = None, dataset: str | None = None) -> dict[str, Any]:
     """Fit T: Z_A -> Z_B on training pairs (all, or ``anchors`` of them), score it on test
     pairs, and measure decode-through quality against B's own and a shuffled-pairs null."""
     try:
         t_map, null_map = make_map(method), make_map(method)
     except ValueError as e:
         raise UserError(str(e)) from None
-    train_a, train_b = paired_codes([run_a, run_b], "train", data_dir)
-    test_a, test_b = paired_codes([run_a, run_b], "test", data_dir)
+    train_a, train_b = paired_codes([run_a, run_b], "train", data_dir, dataset)
+    test_a, test_b = paired_codes([run_a, run_b], "test", data_dir, dataset)
     rng = np.random.default_rng(seed)
     fit_idx = torch.from_numpy(rng.permutation(len(train_a))[:anchors or len(train_a)])
     if len(fit_idx) < 2:
@@ -99,7 +126,12 @@ def translate(run_a: str | Path, run_b: str | Path, method: str = "linear",
     shuffled = fit_idx[torch.from_numpy(rng.permutation(len(fit_idx)))]
     null_map.fit(train_a[fit_idx], train_b[shuffled])
     model_b = load(run_b)
-    x = load_run_data(run_b, data_dir).test_x
+    if dataset is None:
+        x = load_run_data(run_b, data_dir).test_x
+    else:
+        from ..data import load_dataset
+
+        x = load_dataset(dataset, data_dir=data_dir).test_x
     result = {
         "a": str(run_a), "b": str(run_b), "method": method, "pairs_fitted": len(fit_idx),
         "held_out": t_map.score(test_a, test_b), "null": null_map.score(test_a, test_b),
