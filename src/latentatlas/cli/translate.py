@@ -106,7 +106,17 @@ def cmd_similarity(a: argparse.Namespace) -> int:
     from ..translate.workflow import similarity
 
     r = similarity(a.runs, a.items, a.anchors, a.seed, a.data_dir)
-    lines = [f"similarity of codes on {r['items']:,} test items (score / shuffled-pairs null)"]
+    n = len(r["runs"])
+    matrix = [[1.0] * n for _ in range(n)]
+    for p in r["pairs"]:
+        i, j = r["runs"].index(p["a"]), r["runs"].index(p["b"])
+        matrix[i][j] = matrix[j][i] = p["cka_linear"]
+    r["cka_linear_matrix"] = matrix
+    width = max(len(name) for name in r["runs"])
+    lines = [f"linear CKA of codes on {r['items']:,} test items:"]
+    lines += [f"  {name:<{width}}  " + "  ".join(f"{v:6.3f}" for v in row)
+              for name, row in zip(r["runs"], matrix, strict=True)]
+    lines.append("every measure, score / shuffled-pairs null:")
     for p in r["pairs"]:
         lines.append(f"{p['a']} vs {p['b']}")
         for m in r["measures"]:
@@ -114,11 +124,6 @@ def cmd_similarity(a: argparse.Namespace) -> int:
     if a.out:
         from ..plotting import save_heatmap
 
-        n = len(r["runs"])
-        matrix = [[1.0] * n for _ in range(n)]
-        for p in r["pairs"]:
-            i, j = r["runs"].index(p["a"]), r["runs"].index(p["b"])
-            matrix[i][j] = matrix[j][i] = p["cka_linear"]
         save_heatmap(matrix, r["runs"], r["runs"], a.out, title="linear CKA")
         lines.append(f"wrote {a.out}")
     emit(r, a.json, "\n".join(lines))
