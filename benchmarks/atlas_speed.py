@@ -20,23 +20,14 @@ import json
 import math
 import os
 import sys
-import time
 
 import torch
+from timing import timed
 
 from latentatlas.atlas import Knobs, embed_2d, encode, slerp, unit_stats
 from latentatlas.concepts import LinearProbe
 from latentatlas.data import load_dataset
 from latentatlas.models import ImageModelConfig, ImageVAE
-
-
-def timed(fn, repeat: int = 3) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 @torch.no_grad()

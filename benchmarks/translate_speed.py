@@ -16,20 +16,11 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import torch
+from timing import timed
 
 from latentatlas.translate import LinearMap, MLPMap, ProcrustesMap, cka
-
-
-def timed(fn, repeat: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def naive_lstsq(a, b):
