@@ -27,6 +27,11 @@ DATASETS = {
         DatasetInfo("digits", "8x8 digits bundled in scikit-learn", "1,497 + 300"),
         DatasetInfo("shapes", "synthetic silhouettes with exact factors", "20,000 + 5,000"),
         DatasetInfo("images:PATH", "a folder of PNG/JPEG files, optional labels.csv", "yours"),
+        DatasetInfo("wordnet", "example sentences of WordNet's glosses (text)", "~48,000"),
+        DatasetInfo("fortunes", "Debian's fortunes, labelled by category (text)", "~15,000"),
+        DatasetInfo("grammar", "synthetic sentences with known factors (text)", "20,000"),
+        DatasetInfo("text:PATH", "one text per line, optional TSV label/context (text)",
+                    "yours"),
     ]
 }
 
@@ -36,8 +41,14 @@ def availability(name: str, data_dir: str | Path | None = None) -> str:
     if name in ("fashion-mnist", "mnist"):
         files = locate(name, data_dir)
         return str(files["train_x"].parent) if files else "missing: " + missing_message(name)
-    if name == "images:PATH":
-        return "give a folder"
+    if name in ("images:PATH", "text:PATH"):
+        return "give a folder" if name == "images:PATH" else "give a file"
+    if name in ("wordnet", "fortunes"):
+        from .text import FORTUNES_DIR, WORDNET_DIR
+
+        where, package = ((WORDNET_DIR, "wordnet-base") if name == "wordnet"
+                          else (FORTUNES_DIR, "fortunes"))
+        return str(where) if where.is_dir() else f"missing: apt-get install {package}"
     return "built in"
 
 

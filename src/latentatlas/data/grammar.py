@@ -1,0 +1,92 @@
+"""``grammar``: synthetic sentences from a small grammar with known factors.
+
+    SENTENCE := SUBJECT VERB "in" PLACE "and" FEEL ADJECTIVE "."
+
+Factors, drawn independently: ``subject`` he / she / they; ``tense`` past / present (sets the
+verb form and felt / feel(s)); ``sentiment`` positive / negative (the adjective's);
+``place`` one of ten place names; ``energy`` uniform in [0, 1], which shifts the choice of verb
+and adjective: a high-energy word is drawn with probability ``energy``, a low-energy one
+otherwise. So a model conditioned on energy should favour HIGH_ENERGY words at 1 and
+LOW_ENERGY words at 0, and the analysis can be checked against that.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+SUBJECTS = ["he", "she", "they"]
+PLACES = ["paris", "london", "tokyo", "lagos", "lima", "cairo", "delhi", "oslo", "quito", "rome"]
+VERBS = {  # base form -> (past, present 3rd person singular); high energy first
+    "high": {"ran": ("ran", "runs"), "danced": ("danced", "dances"),
+             "shouted": ("shouted", "shouts"), "jumped": ("jumped", "jumps")},
+    "low": {"sat": ("sat", "sits"), "slept": ("slept", "sleeps"),
+            "whispered": ("whispered", "whispers"), "waited": ("waited", "waits")},
+}
+PRESENT_PLURAL = {"runs": "run", "dances": "dance", "shouts": "shout", "jumps": "jump",
+                  "sits": "sit", "sleeps": "sleep", "whispers": "whisper", "waits": "wait"}
+ADJECTIVES = {
+    ("positive", "high"): ["thrilled", "elated"], ("positive", "low"): ["calm", "content"],
+    ("negative", "high"): ["furious", "frantic"], ("negative", "low"): ["tired", "gloomy"],
+}
+HIGH_ENERGY = {w for forms in VERBS["high"].values() for w in forms} | {
+    w for (s, e), ws in ADJECTIVES.items() if e == "high" for w in ws} | {
+    PRESENT_PLURAL[f[1]] for f in VERBS["high"].values()}
+LOW_ENERGY = {w for forms in VERBS["low"].values() for w in forms} | {
+    w for (s, e), ws in ADJECTIVES.items() if e == "low" for w in ws} | {
+    PRESENT_PLURAL[f[1]] for f in VERBS["low"].values()}
+
+
+def sentence(subject: str, tense: str, sentiment: str, place: str, verb_energy: str,
+             adj_energy: str, verb_i: int, adj_i: int) -> str:
+    past, present = list(VERBS[verb_energy].values())[verb_i % 4]
+    if tense == "past":
+        verb, feel = past, "felt"
+    elif subject == "they":
+        verb, feel = PRESENT_PLURAL[present], "feel"
+    else:
+        verb, feel = present, "feels"
+    adj = ADJECTIVES[(sentiment, adj_energy)][adj_i % 2]
+    return f"{subject} {verb} in {place} and {feel} {adj} ."
+
+
+def generate(n: int, seed: int = 0) -> tuple[list[str], dict[str, list]]:
+    """``n`` sentences and their factors (subject, tense, sentiment, place, energy)."""
+    rng = np.random.default_rng([seed, 0x6A])
+    f = {
+        "subject": [SUBJECTS[i] for i in rng.integers(3, size=n)],
+        "tense": [("past", "present")[i] for i in rng.integers(2, size=n)],
+        "sentiment": [("positive", "negative")[i] for i in rng.integers(2, size=n)],
+        "place": [PLACES[i] for i in rng.integers(len(PLACES), size=n)],
+        "energy": rng.random(n).round(4).tolist(),
+    }
+    verb_high = rng.random(n) < np.array(f["energy"])
+    adj_high = rng.random(n) < np.array(f["energy"])
+    verb_i, adj_i = rng.integers(4, size=n), rng.integers(2, size=n)
+    texts = [sentence(f["subject"][k], f["tense"][k], f["sentiment"][k], f["place"][k],
+                      "high" if verb_high[k] else "low", "high" if adj_high[k] else "low",
+                      int(verb_i[k]), int(adj_i[k])) for k in range(n)]
+    return texts, f
+
+
+_ALL_VERBS = [w for e in VERBS.values() for forms in e.values() for w in forms]
+_ACCEPT = re.compile(
+    r"^(he|she|they) (" + "|".join(sorted(set(_ALL_VERBS) | set(PRESENT_PLURAL.values())))
+    + r") in (" + "|".join(PLACES) + r") and (felt|feel|feels) ("
+    + "|".join(w for ws in ADJECTIVES.values() for w in ws) + r") \.$")
+
+
+def accepts(text: str) -> bool:
+    """Whether the grammar generates ``text`` (tense and agreement checked)."""
+    m = _ACCEPT.match(" ".join(text.lower().split()))
+    if not m:
+        return False
+    subject, verb, _, feel, _ = m.groups()
+    past_verbs = {forms[0] for e in VERBS.values() for forms in e.values()}
+    if verb in past_verbs:
+        return feel == "felt"
+    if feel == "felt":
+        return False
+    plural = subject == "they"
+    return (verb in PRESENT_PLURAL.values()) == plural and (feel == "feel") == plural

@@ -1,0 +1,171 @@
+"""Text datasets: WordNet's example sentences, Debian's fortunes, a synthetic grammar with known
+factors, and a user's file of lines (optionally TSV with label and context columns)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+
+WORDNET_DIR = Path("/usr/share/wordnet")
+FORTUNES_DIR = Path("/usr/share/games/fortunes")
+MAX_LINE = 100_000  # characters; longer lines are cut with a warning
+
+
+@dataclass
+class TextData:
+    """Train and test texts with optional labels, a scalar context, and ground-truth factors."""
+
+    name: str
+    train: list[str]
+    test: list[str]
+    train_labels: list[str] | None = None
+    test_labels: list[str] | None = None
+    train_context: np.ndarray | None = None  # (N,) floats
+    test_context: np.ndarray | None = None
+    train_factors: dict[str, list] = field(default_factory=dict)
+    test_factors: dict[str, list] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def classes(self) -> list[str] | None:
+        return sorted(set(self.train_labels)) if self.train_labels else None
+
+    def summary(self) -> str:
+        extra = f", {len(self.classes)} labels" if self.classes else ""
+        return (f"{self.name}: {len(self.train):,} train / {len(self.test):,} test texts{extra}"
+                + (f" ({self.source})" if self.source else ""))
+
+
+def _split(n: int, seed: int, test_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng([seed, 0x7E]).permutation(n)
+    n_test = max(1, round(n * test_fraction))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def _pick(items: list, idx: np.ndarray) -> list:
+    return [items[i] for i in idx]
+
+
+def wordnet_examples(root: Path = WORDNET_DIR) -> list[str]:
+    """The example sentences of WordNet's glosses (the quoted parts after '|'), deduplicated,
+    in file order."""
+    files = [root / f"data.{pos}" for pos in ("noun", "verb", "adj", "adv")]
+    if not all(f.is_file() for f in files):
+        raise UserError(f"dataset 'wordnet' is not installed here (no {root}/data.*); fix: "
+                        "apt-get install wordnet-base")
+    seen: dict[str, None] = {}
+    quoted = re.compile(r'"([^"]+)"')
+    for f in files:
+        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("  ") or "|" not in line:  # the licence header
+                continue
+            for ex in quoted.findall(line.split("|", 1)[1]):
+                ex = ex.strip()
+                if len(ex.split()) >= 2:
+                    seen.setdefault(ex, None)
+    return list(seen)
+
+
+def fortunes(root: Path = FORTUNES_DIR, sentences: bool = False) -> tuple[list[str], list[str]]:
+    """Every fortune with its category (the file it comes from); ``sentences`` splits each
+    fortune into its sentences."""
+    if not root.is_dir():
+        raise UserError(f"dataset 'fortunes' is not installed here (no {root}); fix: "
+                        "apt-get install fortunes")
+    texts, labels = [], []
+    for f in sorted(root.iterdir()):
+        if f.suffix or not f.is_file():  # skip the .dat indexes and .u8 links
+            continue
+        raw = f.read_bytes().decode("utf-8", errors="replace")
+        for entry in re.split(r"^%$", raw, flags=re.M):
+            entry = " ".join(entry.split())
+            if not entry:
+                continue
+            parts = re.split(r"(?<=[.!?])\s+", entry) if sentences else [entry]
+            for p in parts:
+                if p.strip():
+                    texts.append(p.strip())
+                    labels.append(f.name)
+    if not texts:
+        raise UserError(f"no fortunes found in {root}")
+    return texts, labels
+
+
+def read_lines(path: str | Path) -> tuple[list[str], list[str] | None, np.ndarray | None]:
+    """A user's corpus: one text per line; with tabs, the columns text, label[, context]."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path} is not UTF-8 text (byte {e.start}); convert it first") from None
+    texts, labels, contexts = [], [], []
+    for number, line in enumerate(content.splitlines(), start=1):
+        if len(line) > MAX_LINE:
+            print(f"warning: {path}:{number} is {len(line):,} characters; cut to {MAX_LINE:,}",
+                  file=sys.stderr)
+            line = line[:MAX_LINE]
+        cols = line.split("\t")
+        if not cols[0].strip():
+            continue
+        texts.append(cols[0].strip())
+        labels.append(cols[1].strip() if len(cols) > 1 else None)
+        if len(cols) > 2:
+            try:
+                contexts.append(float(cols[2]))
+            except ValueError:
+                raise UserError(f"{path}:{number}: context {cols[2]!r} is not a number") \
+                    from None
+    if not texts:
+        raise UserError(f"{path} holds no text (an empty corpus)")
+    has_labels = all(lab is not None for lab in labels)
+    has_context = len(contexts) == len(texts)
+    return texts, labels if has_labels else None, np.array(contexts) if has_context else None
+
+
+def load_text(spec: str, *, seed: int = 0, sentences: bool = False,
+              n: int | None = None) -> TextData:
+    """Load a text dataset by name: ``wordnet``, ``fortunes``, ``grammar``, ``text:PATH``."""
+    from . import grammar
+
+    labels = context = None
+    factors: dict[str, list] = {}
+    if spec == "wordnet":
+        texts, source = wordnet_examples(), str(WORDNET_DIR)
+    elif spec == "fortunes":
+        (texts, labels), source = fortunes(sentences=sentences), str(FORTUNES_DIR)
+    elif spec == "grammar":
+        texts, factors = grammar.generate(n or 20_000, seed)
+        context, labels = np.array(factors["energy"]), factors["sentiment"]
+        source = f"generated, seed {seed}"
+    elif spec.startswith("text:"):
+        texts, labels, context = read_lines(spec.removeprefix("text:"))
+        source = spec.removeprefix("text:")
+    else:
+        raise UserError(f"unknown text dataset {spec!r}; known: wordnet, fortunes, grammar, "
+                        "text:PATH")
+    if n is not None and spec != "grammar":
+        texts = texts[:n]
+        labels = labels[:n] if labels else None
+        context = context[:n] if context is not None else None
+    if len(texts) < 2:
+        raise UserError(f"{spec}: need at least 2 texts, found {len(texts)}")
+    tr, te = _split(len(texts), seed)
+    return TextData(
+        name=spec, train=_pick(texts, tr), test=_pick(texts, te),
+        train_labels=_pick(labels, tr) if labels else None,
+        test_labels=_pick(labels, te) if labels else None,
+        train_context=context[tr] if context is not None else None,
+        test_context=context[te] if context is not None else None,
+        train_factors={k: _pick(v, tr) for k, v in factors.items()},
+        test_factors={k: _pick(v, te) for k, v in factors.items()}, source=source,
+    )

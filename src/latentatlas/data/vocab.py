@@ -1,0 +1,97 @@
+"""One tokenizer for every text model, and the vocabulary saved with a run as vocab.json."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+
+from ..errors import UserError
+from ..fileio import write_json
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
+SPECIALS = (PAD, UNK, BOS, EOS)
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case words (with an apostrophe suffix kept: "don't", "it's") and punctuation."""
+    return _TOKEN.findall(text.lower())
+
+
+def detokenize(tokens: Iterable[str]) -> str:
+    """Join tokens with spaces, dropping the special ones."""
+    return " ".join(t for t in tokens if t not in (PAD, BOS, EOS))
+
+
+class Vocab:
+    """Token <-> id. Ids 0-3 are <pad> <unk> <s> </s>; then tokens by falling frequency."""
+
+    def __init__(self, tokens: list[str]):
+        self.itos = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
+        self.stoi = {t: i for i, t in enumerate(self.itos)}
+
+    @classmethod
+    def build(cls, texts: Iterable[str], min_count: int = 1,
+              max_size: int | None = None) -> Vocab:
+        """From texts: tokens seen at least ``min_count`` times, the ``max_size`` most frequent
+        (ties broken alphabetically, so the same corpus gives the same ids)."""
+        counts = Counter(t for text in texts for t in tokenize(text))
+        kept = sorted((t for t, c in counts.items() if c >= min_count),
+                      key=lambda t: (-counts[t], t))
+        if max_size is not None:
+            kept = kept[: max(0, max_size - len(SPECIALS))]
+        if not kept:
+            raise UserError("the corpus yields no tokens (empty, or --min-count too high)")
+        return cls(kept)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    pad, unk, bos, eos = 0, 1, 2, 3
+
+    def encode(self, text: str, max_len: int | None = None) -> list[int]:
+        """<s> token ids </s>; unknown tokens become <unk>; at most ``max_len`` tokens between."""
+        ids = [self.stoi.get(t, self.unk) for t in tokenize(text)]
+        if max_len is not None:
+            ids = ids[:max_len]
+        return [self.bos, *ids, self.eos]
+
+    def batch(self, texts: list[str], max_len: int | None = None) -> torch.Tensor:
+        """(B, T) int64 ids, padded with <pad> to the longest."""
+        rows = [self.encode(t, max_len) for t in texts]
+        out = torch.full((len(rows), max(map(len, rows))), self.pad, dtype=torch.int64)
+        for i, r in enumerate(rows):
+            out[i, : len(r)] = torch.tensor(r)
+        return out
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Ids back to text, stopping at </s>."""
+        words = []
+        for i in ids:
+            if int(i) == self.eos:
+                break
+            words.append(self.itos[int(i)])
+        return detokenize(words)
+
+    def unknown_share(self, text: str) -> float:
+        """Share of a text's tokens the vocabulary does not know."""
+        toks = tokenize(text)
+        return sum(t not in self.stoi for t in toks) / max(1, len(toks))
+
+    def save(self, path: str | Path) -> None:
+        write_json(path, {"tokens": self.itos})
+
+    @classmethod
+    def load(cls, path: str | Path) -> Vocab:
+        try:
+            tokens = json.loads(Path(path).read_text(encoding="utf-8"))["tokens"]
+        except (OSError, ValueError, KeyError) as e:
+            raise UserError(f"cannot read {path}: {e}") from None
+        if list(tokens[: len(SPECIALS)]) != list(SPECIALS):
+            raise UserError(f"{path} does not start with {', '.join(SPECIALS)}")
+        return cls(tokens[len(SPECIALS):])

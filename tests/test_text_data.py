@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from latentatlas.data import grammar
+from latentatlas.data.text import WORDNET_DIR, fortunes, load_text, read_lines, wordnet_examples
+from latentatlas.data.vocab import Vocab, detokenize, tokenize
+from latentatlas.errors import UserError
+
+
+def test_tokenize():
+    assert tokenize("He said: \"Don't go!\" -- 42 times.") == [
+        "he", "said", ":", '"', "don't", "go", "!", '"', "-", "-", "42", "times", "."]
+    assert detokenize(["<s>", "a", "b", "</s>", "<pad>"]) == "a b"
+
+
+def test_vocab_build_encode_decode_and_save(tmp_path):
+    v = Vocab.build(["the cat sat", "the dog sat", "the end"], min_count=2)
+    assert v.itos[:4] == ["<pad>", "<unk>", "<s>", "</s>"] and v.itos[4:] == ["the", "sat"]
+    ids = v.encode("The cat sat")
+    assert ids == [v.bos, v.stoi["the"], v.unk, v.stoi["sat"], v.eos]
+    assert v.decode(ids[1:]) == "the <unk> sat"
+    batch = v.batch(["the", "the sat sat"])
+    assert batch.shape == (2, 5) and int(batch[0, -1]) == v.pad
+    v.save(tmp_path / "vocab.json")
+    assert Vocab.load(tmp_path / "vocab.json").itos == v.itos
+    assert v.unknown_share("cat dog") == 1.0
+    assert len(Vocab.build(["a b c d e f"], max_size=6)) == 6
+    with pytest.raises(UserError, match="no tokens"):
+        Vocab.build(["", "  "])
+
+
+def test_grammar_factors_are_in_the_sentences_and_accepted():
+    texts, f = grammar.generate(2000, seed=3)
+    assert all(grammar.accepts(t) for t in texts)
+    for t, subj, place, tense in zip(texts, f["subject"], f["place"], f["tense"], strict=True):
+        words = t.split()
+        assert words[0] == subj and words[3] == place
+        assert (words[5] == "felt") == (tense == "past")
+    energy = np.array(f["energy"])
+    high = np.array([any(w in grammar.HIGH_ENERGY for w in t.split()) for t in texts])
+    assert energy[high].mean() > energy[~high].mean() + 0.2  # energy shifts word choice
+    for bad in ("he run in paris and feels calm .", "they runs in rome and feel calm .",
+                "he ran in paris and feels calm .", "she ran to paris and felt calm ."):
+        assert not grammar.accepts(bad), bad
+
+
+def test_grammar_dataset_is_deterministic_and_carries_context():
+    a, b = load_text("grammar", n=500, seed=1), load_text("grammar", n=500, seed=1)
+    assert a.train == b.train and len(a.train) + len(a.test) == 500
+    assert a.train_context is not None and a.train_factors["subject"][0] in grammar.SUBJECTS
+
+
+def test_user_file_with_tsv_columns(tmp_path):
+    f = tmp_path / "reviews.tsv"
+    f.write_text("great song\tpos\t0.9\nsad song\tneg\t0.1\n\nslow song\tneg\t0.2\n")
+    texts, labels, context = read_lines(f)
+    assert texts == ["great song", "sad song", "slow song"] and labels == ["pos", "neg", "neg"]
+    assert np.allclose(context, [0.9, 0.1, 0.2])
+    d = load_text(f"text:{f}")
+    assert sorted(d.train + d.test) == sorted(texts) and d.classes is not None
+
+
+def test_user_file_errors(tmp_path, capsys):
+    (tmp_path / "empty.txt").write_text("\n\n")
+    with pytest.raises(UserError, match="empty corpus"):
+        read_lines(tmp_path / "empty.txt")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(UserError, match="not UTF-8"):
+        read_lines(tmp_path / "latin1.txt")
+    (tmp_path / "long.txt").write_text("a " * 60_000 + "\nshort line\n")
+    texts, _, _ = read_lines(tmp_path / "long.txt")
+    assert len(texts[0]) <= 100_000 and "cut to" in capsys.readouterr().err
+    (tmp_path / "ctx.tsv").write_text("a\tb\thigh\n")
+    with pytest.raises(UserError, match="not a number"):
+        read_lines(tmp_path / "ctx.tsv")
+
+
+def test_fortunes_from_a_folder_of_fortune_files(tmp_path):
+    (tmp_path / "wisdom").write_text("Look before you leap.\n%\nHe who hesitates. Is lost.\n%\n")
+    (tmp_path / "wisdom.dat").write_bytes(b"\x00\x01")
+    (tmp_path / "jokes").write_text("Why? Because.\n%\n")
+    texts, labels = fortunes(tmp_path)
+    assert texts == ["Why? Because.", "Look before you leap.", "He who hesitates. Is lost."]
+    assert labels == ["jokes", "wisdom", "wisdom"]
+    texts, _ = fortunes(tmp_path, sentences=True)
+    assert "Is lost." in texts and len(texts) == 5
+    with pytest.raises(UserError, match="apt-get install fortunes"):
+        fortunes(tmp_path / "none")
+
+
+@pytest.mark.skipif(not (WORDNET_DIR / "data.verb").exists(),
+                    reason="Debian package wordnet-base not installed")
+def test_wordnet_example_sentences():
+    examples = wordnet_examples()
+    assert 45_000 < len(examples) < 52_000
+    assert "She choked with emotion when she spoke about her deceased husband" in examples
+    assert not any('"' in e for e in examples[:1000])
+
+
+def test_unknown_text_dataset():
+    with pytest.raises(UserError, match="unknown text dataset"):
+        load_text("poems")
