@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from .common import Parser, emit, obs_scale, positive_int, set_threads, widths
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train a model into a run directory")
     t.set_defaults(func=cmd_train)
-    t.add_argument("--model", default="vae", choices=["vae", "ae"])
+    t.add_argument("--model", default="vae", choices=["vae", "ae", "text-vae"])
     t.add_argument("--arch", default="mlp", choices=["mlp", "conv"])
     t.add_argument("--data", default="fashion-mnist", help="dataset spec (latentatlas data list)")
     t.add_argument("--data-dir", help="folder holding the dataset files")
@@ -29,6 +30,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--obs-scale", type=obs_scale, default=0.1,
                    help="gaussian sigma / laplace b in pixel units, or 'learned'")
     t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
+    t.add_argument("--cell", default="gru", choices=["gru", "lstm"], help="text models' RNN")
+    t.add_argument("--word-dropout", type=float, default=0.25,
+                   help="text-vae: share of decoder inputs replaced by <unk>")
+    t.add_argument("--anneal", default="logistic", choices=["logistic", "linear", "none"],
+                   help="text-vae: KL annealing schedule")
+    t.add_argument("--anneal-steps", type=positive_int, default=2000)
+    t.add_argument("--free-bits", type=float, default=0.0, help="text-vae: nats per unit")
+    t.add_argument("--max-len", type=positive_int, default=32, help="tokens per sentence")
+    t.add_argument("--min-count", type=positive_int, default=2, help="vocabulary: min count")
+    t.add_argument("--max-vocab", type=positive_int, default=20000)
     t.add_argument("--epochs", type=positive_int, default=10)
     t.add_argument("--batch-size", type=positive_int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
@@ -101,6 +112,10 @@ def cmd_train(a: argparse.Namespace) -> int:
 
     set_threads(a.threads)
     out = Path(a.out)
+    resuming_text = (a.resume and (out / runfile.CONFIG).is_file()
+                     and runfile.read_config(out)["kind"] == "text-vae")
+    if a.model == "text-vae" or resuming_text:
+        return _train_text(a)
     if a.resume and (out / runfile.CONFIG).is_file():
         saved = runfile.read_config(out)
         data_spec, model_config = saved["data"], saved["model"]
@@ -149,6 +164,70 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def _train_text(a: argparse.Namespace) -> int:
+    """``train --model text-vae``: a sentence VAE on a text dataset, vocab.json in the run."""
+    import torch
+
+    from ..data.text import load_text
+    from ..data.vocab import Vocab
+    from ..models import run as runfile
+    from ..train import TrainConfig, train
+
+    out = Path(a.out)
+    if a.resume and (out / runfile.CONFIG).is_file():
+        saved = runfile.read_config(out)
+        data_spec, model_config = saved["data"], saved["model"]
+        cfg = TrainConfig(**{**saved["train"], "epochs": a.epochs, "quiet": a.quiet})
+        vocab = Vocab.load(out / runfile.VOCAB)
+    else:
+        if a.resume and not out.is_dir():
+            raise UserError(f"--resume: {out} does not exist")
+        data_spec = {"name": a.data, "seed": a.data_seed, "n": a.n_train}
+        model_config, vocab = None, None
+        cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
+                          precision=a.precision, device=a.device, quiet=a.quiet)
+    cfg.validate()
+    data = load_text(data_spec["name"], seed=data_spec.get("seed", 0), n=data_spec.get("n"))
+    if vocab is None:
+        vocab = Vocab.build(data.train, min_count=a.min_count, max_size=a.max_vocab)
+    if model_config is None:
+        from ..models.text import TextModelConfig
+
+        model_config = TextModelConfig(
+            vocab_size=len(vocab), hidden=(a.hidden or (256,))[0], latent_dim=a.latent_dim,
+            cell=a.cell, word_dropout=a.word_dropout, anneal=a.anneal,
+            anneal_steps=a.anneal_steps, free_bits=a.free_bits, beta=a.beta,
+            max_len=a.max_len).to_dict()
+    torch.manual_seed(cfg.seed)
+    model = runfile.build_model("text-vae", model_config)
+    train_ids = vocab.batch(data.train, model_config["max_len"])
+    test_ids = vocab.batch(data.test, model_config["max_len"])
+    talk = not a.quiet and not a.json and int(os.environ.get("RANK", "0")) == 0
+    if talk:
+        print(data.summary())
+        print(f"model: text-vae {model_config['cell']} hidden {model_config['hidden']} latent "
+              f"{model_config['latent_dim']}, vocabulary {len(vocab):,}, "
+              f"{sum(p.numel() for p in model.parameters()):,} parameters -> {out}")
+
+    def report(r: dict[str, Any]) -> None:
+        if talk:
+            ppl = math.exp(r["test_recon"] / max(r["test_tokens"], 1e-9))
+            print(f"epoch {r['epoch']:3d}  train {r['train_loss']:.2f}  test {r['test_loss']:.2f}"
+                  f"  (recon {r['test_recon']:.2f}, kl {r['test_kl']:.2f} nats/sentence, "
+                  f"perplexity {ppl:.1f}, kl weight {r['train_kl_weight']:.2f})"
+                  f"  {r['seconds']:.2f}s", flush=True)
+
+    history = train(model, train_ids, test_ids, out, cfg,
+                    {"kind": "text-vae", "model": model_config, "data": data_spec},
+                    resume=a.resume, force=a.force, on_epoch=report,
+                    on_start=lambda d: vocab.save(d / runfile.VOCAB))
+    last = history[-1] if history else {}
+    emit({"run": str(out), "epochs": len(history), "last": last}, a.json,
+         f"done: {out} ({len(history)} epochs), test loss "
+         f"{last.get('test_loss', float('nan')):.2f} nats/sentence")
+    return 0
+
+
 def cmd_eval(a: argparse.Namespace) -> int:
     import torch
 
@@ -157,15 +236,23 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from ..train import evaluate, iw_nll
 
     model = load(a.run)
-    data = load_run_data(a.run, a.data_dir)
+    if hasattr(model, "vocab"):  # a text model: its test sentences as token ids
+        from ..data.text import load_text
+        from ..models import read_config
+
+        spec = read_config(a.run)["data"]
+        texts = load_text(spec["name"], seed=spec.get("seed", 0), n=spec.get("n")).test
+        x = model.vocab.batch(texts, model.config.max_len)
+    else:
+        x = load_run_data(a.run, a.data_dir).test_x
     torch.manual_seed(a.seed)
-    result: dict[str, Any] = {"run": a.run, "n_test": len(data.test_x)}
-    result.update({k: round(v, 4) for k, v in evaluate(model, data.test_x).items()})
+    result: dict[str, Any] = {"run": a.run, "n_test": len(x)}
+    result.update({k: round(float(v), 4) for k, v in evaluate(model, x).items()})
     if a.iw:
-        if not model.is_variational:
-            raise UserError("--iw needs a VAE; this run is a plain autoencoder")
-        result[f"iw_nll_k{a.iw}"] = round(iw_nll(model, data.test_x, a.iw), 4)
-    lines = [f"{a.run} on {len(data.test_x):,} test items (nats per item):",
+        if not hasattr(model, "iw_log_likelihood") or not model.is_variational:
+            raise UserError("--iw needs an image VAE")
+        result[f"iw_nll_k{a.iw}"] = round(iw_nll(model, x, a.iw), 4)
+    lines = [f"{a.run} on {len(x):,} test items (nats per item):",
              f"  loss {result['loss']:.2f}  recon {result['recon']:.2f}  kl {result['kl']:.2f}"]
     if a.iw:
         lines.append(f"  importance-weighted NLL (k={a.iw}): {result[f'iw_nll_k{a.iw}']:.2f}")
@@ -184,8 +271,9 @@ def cmd_info(a: argparse.Namespace) -> int:
             "data": config.get("data"), "parameters": n_params, "epochs": len(metrics),
             "last": metrics[-1] if metrics else None, "versions": config.get("versions")}
     m = config["model"]
-    text = [f"{a.run}: {config['kind']} ({m['kind']}, {m['arch']}, hidden {m['hidden']}, "
-            f"latent {m['latent_dim']}, {m['likelihood']}), {n_params:,} parameters",
+    shown = ", ".join(f"{k} {m[k]}" for k in ("kind", "arch", "cell", "hidden", "latent_dim",
+                                               "likelihood", "vocab_size") if k in m)
+    text = [f"{a.run}: {config['kind']} ({shown}), {n_params:,} parameters",
             f"data: {(config.get('data') or {}).get('name')}; epochs trained: {len(metrics)}"]
     if metrics:
         text.append(f"last test loss {metrics[-1]['test_loss']:.2f} nats/item "

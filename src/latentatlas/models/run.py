@@ -17,11 +17,14 @@ from safetensors.torch import load_file, save_file
 from ..errors import UserError
 from ..fileio import write_atomic, write_json
 from .image import ImageModelConfig, ImageVAE
+from .text import SentenceVAE, TextModelConfig
 
-MODEL_KINDS = {"image-vae": (ImageVAE, ImageModelConfig)}
+MODEL_KINDS = {"image-vae": (ImageVAE, ImageModelConfig),
+               "text-vae": (SentenceVAE, TextModelConfig)}
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 METRICS = "metrics.jsonl"
+VOCAB = "vocab.json"
 
 
 def versions() -> dict[str, str]:
@@ -98,6 +101,10 @@ def load(run_dir: str | Path) -> torch.nn.Module:
     if not weights.is_file():
         raise UserError(f"{run_dir} has no {WEIGHTS} yet (has its training finished an epoch?)")
     load_weights(model, weights)
+    if (Path(run_dir) / VOCAB).is_file():  # text models carry their vocabulary
+        from ..data.vocab import Vocab
+
+        model.vocab = Vocab.load(Path(run_dir) / VOCAB)
     return model.eval()
 
 

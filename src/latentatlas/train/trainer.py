@@ -135,6 +135,7 @@ def train(
     resume: bool = False,
     force: bool = False,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[Path], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` and keep ``out`` a loadable run after every epoch; return the history.
 
@@ -143,7 +144,8 @@ def train(
     ``resume`` the last checkpoint in ``out`` is restored and training continues from its exact
     position (epoch, batch, RNG, optimizer moments).
     ``metrics.jsonl`` gets one line per epoch: train and test loss terms in nats per item,
-    the epoch's training wall time in seconds and items per second.
+    the epoch's training wall time in seconds and items per second. ``on_start(out)`` writes
+    any other files of the run (a text model's vocab.json) once the directory is ready.
     """
     config.validate()
     tune_malloc()
@@ -155,6 +157,8 @@ def train(
             runfile.write_config(loop.out, {
                 **run_config, "train": {**asdict(config), "precision": loop.precision},
                 "versions": runfile.versions()})
+            if on_start is not None:
+                on_start(loop.out)
         if resume and has_checkpoint(loop.ckpt_dir):
             loop.state = load_checkpoint(loop.ckpt_dir, model, loop.optimizer)
         with _stop_on_sigint(d.world == 1) as stop:

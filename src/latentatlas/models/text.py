@@ -1,0 +1,156 @@
+"""A sentence VAE (Bowman et al. 2016): an RNN encoder to (mu, logvar), z initialises an RNN
+decoder, trained on the negative ELBO with KL annealing and word dropout.
+
+    loss(x) = -log p(x | z) + w(step) * beta * KL(q(z|x) || N(0, I))      nats per sentence
+
+- KL annealing: w rises from 0 to 1 over ``anneal_steps`` training steps, linearly or along a
+  logistic curve centred at half of them; evaluation always uses w = 1 (the true bound).
+- Word dropout: each decoder *input* token after <s> is replaced by <unk> with probability
+  ``word_dropout`` (the decoder must lean on z); the embedding itself is left alone.
+- Free bits: each latent unit's KL counts as at least ``free_bits`` nats in the training loss.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence
+
+PAD, UNK, BOS, EOS = 0, 1, 2, 3  # the ids data.vocab gives the special tokens
+
+
+@dataclass
+class TextModelConfig:
+    vocab_size: int
+    embed_dim: int = 128
+    hidden: int = 256
+    latent_dim: int = 16
+    cell: str = "gru"  # "gru" or "lstm"
+    word_dropout: float = 0.25
+    anneal: str = "logistic"  # "logistic", "linear" or "none"
+    anneal_steps: int = 2000
+    free_bits: float = 0.0
+    beta: float = 1.0
+    max_len: int = 32  # tokens per sentence, <s> and </s> excluded
+
+    def validate(self) -> None:
+        if self.vocab_size < 5:
+            raise ValueError(f"the vocabulary is too small ({self.vocab_size} tokens)")
+        if self.latent_dim < 1:
+            raise ValueError(f"--latent-dim must be at least 1, got {self.latent_dim}")
+        if self.cell not in ("gru", "lstm"):
+            raise ValueError(f"--cell must be gru or lstm, got {self.cell!r}")
+        if not 0.0 <= self.word_dropout < 1.0:
+            raise ValueError(f"--word-dropout must lie in [0, 1), got {self.word_dropout}")
+        if self.anneal not in ("logistic", "linear", "none"):
+            raise ValueError(f"--anneal must be logistic, linear or none, got {self.anneal!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def kl_weight(step: int, schedule: str, steps: int) -> float:
+    """The KL weight after ``step`` training steps: 0 -> 1 over ``steps``."""
+    if schedule == "none" or steps <= 0:
+        return 1.0
+    if schedule == "linear":
+        return min(1.0, step / steps)
+    return 1.0 / (1.0 + math.exp(-10.0 * (step / steps - 0.5)))  # logistic, 0.5 at steps/2
+
+
+def word_dropout(inputs: torch.Tensor, rate: float) -> torch.Tensor:
+    """Replace each real token after position 0 by <unk> with probability ``rate``."""
+    if rate <= 0:
+        return inputs
+    drop = torch.rand(inputs.shape, device=inputs.device) < rate
+    drop[:, 0] = False
+    drop &= inputs != PAD
+    return inputs.masked_fill(drop, UNK)
+
+
+class SentenceVAE(nn.Module):
+    """Sentences as (B, T) token ids (<s> ... </s> then <pad>) <-> codes (B, latent_dim)."""
+
+    def __init__(self, config: TextModelConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        rnn = nn.GRU if config.cell == "gru" else nn.LSTM
+        self.embed = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=PAD)
+        self.encoder = rnn(config.embed_dim, config.hidden, batch_first=True)
+        self.to_stats = nn.Linear(config.hidden, 2 * config.latent_dim)
+        self.z_to_state = nn.Linear(config.latent_dim, config.hidden)
+        self.decoder = rnn(config.embed_dim, config.hidden, batch_first=True)
+        self.out = nn.Linear(config.hidden, config.vocab_size)
+        self.register_buffer("step", torch.zeros((), dtype=torch.int64))  # for annealing
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def _state(self, h: torch.Tensor):
+        h = h.unsqueeze(0).contiguous()  # (1, B, H)
+        return (h, torch.zeros_like(h)) if self.config.cell == "lstm" else h
+
+    def encode(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T) ids -> mu, logvar (B, D), from the encoder's state after the last token."""
+        lengths = (ids != PAD).sum(1).clamp_min(1).cpu()
+        packed = pack_padded_sequence(self.embed(ids), lengths, batch_first=True,
+                                      enforce_sorted=False)
+        _, state = self.encoder(packed)
+        h = state[0] if self.config.cell == "lstm" else state
+        mu, logvar = self.to_stats(h[-1]).float().chunk(2, dim=1)
+        return mu, logvar
+
+    def logits(self, z: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced next-token logits (B, T, V) for decoder ``inputs`` (B, T)."""
+        out, _ = self.decoder(self.embed(inputs), self._state(torch.tanh(self.z_to_state(z))))
+        return self.out(out)
+
+    def loss(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Negative ELBO terms, nats per sentence (means over the batch)."""
+        mu, logvar = self.encode(ids)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
+        inputs, targets = ids[:, :-1], ids[:, 1:]
+        if self.training:
+            inputs = word_dropout(inputs, self.config.word_dropout)
+        logits = self.logits(z, inputs).float()
+        nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD,
+                              reduction="none").sum(1)
+        kl_units = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # (B, D)
+        kl = kl_units.sum(1).mean()
+        if self.training:
+            w = kl_weight(int(self.step), self.config.anneal, self.config.anneal_steps)
+            kl_train = kl_units.mean(0).clamp_min(self.config.free_bits).sum()
+            self.step += 1
+        else:
+            w, kl_train = 1.0, kl
+        recon = nll.mean()
+        return {"loss": recon + w * self.config.beta * kl_train, "recon": recon, "kl": kl,
+                "kl_weight": torch.tensor(w),
+                "tokens": (targets != PAD).sum(1).float().mean()}
+
+    def forward(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.loss(ids)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+        """Greedy decoding: (B, D) codes -> (B, L) token ids, </s> then <pad> after the end."""
+        max_len = max_len or self.config.max_len + 1
+        b = len(z)
+        state = self._state(torch.tanh(self.z_to_state(z)))
+        token = torch.full((b, 1), BOS, dtype=torch.int64, device=z.device)
+        out = torch.full((b, max_len), PAD, dtype=torch.int64, device=z.device)
+        done = torch.zeros(b, dtype=torch.bool, device=z.device)
+        for t in range(max_len):
+            o, state = self.decoder(self.embed(token), state)
+            token = self.out(o[:, -1]).argmax(-1, keepdim=True)  # (B, 1)
+            out[:, t] = torch.where(done, PAD, token[:, 0])
+            done |= token[:, 0] == EOS
+            if bool(done.all()):
+                break
+        return out
