@@ -102,13 +102,30 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     df.add_argument("--mirror", help="base URL to download from instead")
 
 
+def _run_settings(a: argparse.Namespace, out: Path, new_data_spec: dict):
+    """(data spec, model config or None, TrainConfig): the saved ones when resuming a run
+    (only --epochs and output options come from this command), else this command's."""
+    from ..models import run as runfile
+    from ..train import TrainConfig
+
+    if a.resume and (out / runfile.CONFIG).is_file():
+        saved = runfile.read_config(out)
+        cfg = TrainConfig(**{**saved["train"], "epochs": a.epochs, "quiet": a.quiet})
+        return saved["data"], saved["model"], cfg
+    if a.resume and not out.is_dir():
+        raise UserError(f"--resume: {out} does not exist")
+    cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
+                      precision=a.precision, device=a.device, quiet=a.quiet)
+    return new_data_spec, None, cfg
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     import torch
 
     from ..data import load_spec
     from ..models import PRESETS, ImageModelConfig
     from ..models import run as runfile
-    from ..train import TrainConfig, train
+    from ..train import train
 
     set_threads(a.threads)
     out = Path(a.out)
@@ -116,20 +133,11 @@ def cmd_train(a: argparse.Namespace) -> int:
                      and runfile.read_config(out)["kind"] == "text-vae")
     if a.model == "text-vae" or resuming_text:
         return _train_text(a)
-    if a.resume and (out / runfile.CONFIG).is_file():
-        saved = runfile.read_config(out)
-        data_spec, model_config = saved["data"], saved["model"]
-        cfg = TrainConfig(**{**saved["train"], "epochs": a.epochs, "quiet": a.quiet})
-    else:
-        if a.resume and not out.is_dir():
-            raise UserError(f"--resume: {out} does not exist")
-        data_spec = {"name": a.data, "seed": a.data_seed, "image_size": a.image_size,
-                     "n_train": a.n_train, "n_test": a.n_test}
-        if a.data_dir:
-            data_spec["data_dir"] = str(Path(a.data_dir).resolve())
-        model_config = None
-        cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-                          precision=a.precision, device=a.device, quiet=a.quiet)
+    spec = {"name": a.data, "seed": a.data_seed, "image_size": a.image_size,
+            "n_train": a.n_train, "n_test": a.n_test}
+    if a.data_dir:
+        spec["data_dir"] = str(Path(a.data_dir).resolve())
+    data_spec, model_config, cfg = _run_settings(a, out, spec)
     cfg.validate()
     data = load_spec(data_spec)
     if model_config is None:
@@ -171,21 +179,12 @@ def _train_text(a: argparse.Namespace) -> int:
     from ..data.text import load_text
     from ..data.vocab import Vocab
     from ..models import run as runfile
-    from ..train import TrainConfig, train
+    from ..train import train
 
     out = Path(a.out)
-    if a.resume and (out / runfile.CONFIG).is_file():
-        saved = runfile.read_config(out)
-        data_spec, model_config = saved["data"], saved["model"]
-        cfg = TrainConfig(**{**saved["train"], "epochs": a.epochs, "quiet": a.quiet})
-        vocab = Vocab.load(out / runfile.VOCAB)
-    else:
-        if a.resume and not out.is_dir():
-            raise UserError(f"--resume: {out} does not exist")
-        data_spec = {"name": a.data, "seed": a.data_seed, "n": a.n_train}
-        model_config, vocab = None, None
-        cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-                          precision=a.precision, device=a.device, quiet=a.quiet)
+    data_spec, model_config, cfg = _run_settings(
+        a, out, {"name": a.data, "seed": a.data_seed, "n": a.n_train})
+    vocab = Vocab.load(out / runfile.VOCAB) if model_config is not None else None
     cfg.validate()
     data = load_text(data_spec["name"], seed=data_spec.get("seed", 0), n=data_spec.get("n"))
     if vocab is None:
