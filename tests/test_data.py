@@ -64,6 +64,8 @@ def test_digits_native_and_resized():
 def test_unknown_dataset():
     with pytest.raises(UserError, match="unknown dataset 'cifar'"):
         load_dataset("cifar")
+    with pytest.raises(UserError, match="text dataset.*--model text-vae"):
+        load_dataset("grammar")
 
 
 def _write_images(folder: Path, sizes, mode="L"):

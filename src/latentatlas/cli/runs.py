@@ -176,7 +176,7 @@ def _train_text(a: argparse.Namespace) -> int:
     """``train --model text-vae``: a sentence VAE on a text dataset, vocab.json in the run."""
     import torch
 
-    from ..data.text import load_text
+    from ..data.text import load_text_spec
     from ..data.vocab import Vocab
     from ..models import run as runfile
     from ..train import train
@@ -186,7 +186,7 @@ def _train_text(a: argparse.Namespace) -> int:
         a, out, {"name": a.data, "seed": a.data_seed, "n": a.n_train})
     vocab = Vocab.load(out / runfile.VOCAB) if model_config is not None else None
     cfg.validate()
-    data = load_text(data_spec["name"], seed=data_spec.get("seed", 0), n=data_spec.get("n"))
+    data = load_text_spec(data_spec)
     if vocab is None:
         vocab = Vocab.build(data.train, min_count=a.min_count, max_size=a.max_vocab)
     if model_config is None:
@@ -236,11 +236,11 @@ def cmd_eval(a: argparse.Namespace) -> int:
 
     model = load(a.run)
     if hasattr(model, "vocab"):  # a text model: its test sentences as token ids
-        from ..data.text import load_text
+        from ..data.text import load_text_spec
         from ..models import read_config
 
         spec = read_config(a.run)["data"]
-        texts = load_text(spec["name"], seed=spec.get("seed", 0), n=spec.get("n")).test
+        texts = load_text_spec(spec).test
         x = model.vocab.batch(texts, model.config.max_len)
     else:
         x = load_run_data(a.run, a.data_dir).test_x

@@ -81,6 +81,9 @@ def load_dataset(
         data = load_digits(image_size, seed)
     elif spec.startswith("images:"):
         data = load_folder(spec.removeprefix("images:"), image_size, seed)
+    elif spec in ("wordnet", "fortunes", "grammar") or spec.startswith("text:"):
+        raise UserError(f"{spec!r} is a text dataset; train a text model on it "
+                        "(--model text-vae)")
     else:
         known = ", ".join(DATASETS)
         raise UserError(f"unknown dataset {spec!r}; known: {known}")

@@ -169,3 +169,8 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False,
         train_factors={k: _pick(v, tr) for k, v in factors.items()},
         test_factors={k: _pick(v, te) for k, v in factors.items()}, source=source,
     )
+
+
+def load_text_spec(spec: dict) -> TextData:
+    """Load the text dataset a run's config describes: {"name", "seed", "n"}."""
+    return load_text(spec["name"], seed=spec.get("seed", 0), n=spec.get("n"))
