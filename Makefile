@@ -34,4 +34,4 @@ lint: setup
 	@$(PY) -m ruff check src tests benchmarks scripts
 
 clean:
-	rm -rf $(VENV) runs/demo-small
+	rm -rf $(VENV) runs/demo-small runs/demo-text-vae runs/demo-energy-lm

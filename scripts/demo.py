@@ -49,12 +49,30 @@ def demo() -> None:
     step("traverse", RUN, "--concept", "shoe-height", "--alphas", "-3:3:7",
          "--out", str(OUT / "shoe-height.png"))
     print(f"\nThe run is in {RUN}/; figures in {OUT}/. In Python: latentatlas.load({RUN!r})")
+    text_tour()
     if data == "fashion-mnist":
         print("\nThe shoe study (5 epochs here; docs/results.md records 10):")
         import shoe_study
 
         results = shoe_study.study(5, Path("runs/shoes"))
         print(shoe_study.table(results))
+
+
+def text_tour() -> None:
+    """A sentence VAE and an energy-conditioned LM on the synthetic grammar (seconds each)."""
+    vae, lm = "runs/demo-text-vae", "runs/demo-energy-lm"
+    step("train", "--model", "text-vae", "--data", "grammar", "--latent-dim", "8",
+         "--hidden", "128", "--epochs", "4", "--anneal-steps", "600", "--out", vae, "--force")
+    step("reconstruct", vae, "--text", "she danced in paris and felt elated .")
+    step("interpolate", vae, "--a", "he ran in oslo and felt thrilled .",
+         "--b", "they sleep in lima and feel gloomy .", "--steps", "6")
+    step("knobs", vae, "-k", "5", "--steps", "3", "--items", "5", "--out",
+         str(OUT / "text-knobs.json"))
+    step("train", "--model", "lm", "--data", "grammar", "--condition", "energy",
+         "--hidden", "128", "--epochs", "4", "--out", lm, "--force")
+    step("words", lm, "--contexts", "0.0", "1.0", "--words", "5000", "--top", "8",
+         "--clouds", str(OUT / "clouds"))
+    step("audit", "--data", "grammar:he=0.6,she=0.2,they=0.2", "--run", lm, "-n", "1000")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..data import ImageData
+from ..data.text import TextData
+from ..errors import UserError
 from ..fileio import write_atomic
 from ..models.protocol import LatentModel
 from ..models.run import WEIGHTS, load_run_data, read_config
@@ -42,17 +44,34 @@ def encode(model: LatentModel, x: torch.Tensor, batch_size: int = 4096) -> Codes
     return Codes(torch.cat(mus), torch.cat(logvars) if logvars else None)
 
 
-def _cache_key(run_dir: Path, data: ImageData, split: str) -> str:
+def split_items(data: ImageData | TextData, split: str
+                ) -> tuple[torch.Tensor | list[str], torch.Tensor | None]:
+    """A split's items (an image tensor, or a list of texts) and its labels as class indices."""
+    if isinstance(data, TextData):
+        texts = data.train if split == "train" else data.test
+        labels = data.train_labels if split == "train" else data.test_labels
+        if labels is None:
+            return texts, None
+        index = {c: i for i, c in enumerate(data.classes or [])}
+        return texts, torch.tensor([index.get(lab, -1) for lab in labels])
+    if split == "train":
+        return data.train_x, data.train_y
+    return data.test_x, data.test_y
+
+
+def _cache_key(run_dir: Path, data: ImageData | TextData, split: str) -> str:
     """Changes whenever the weights, the dataset spec or the split's size change."""
     h = hashlib.sha256((run_dir / WEIGHTS).read_bytes())
     spec = read_config(run_dir).get("data")
-    x = data.train_x if split == "train" else data.test_x
-    h.update(json.dumps([spec, data.source, split, list(x.shape)], sort_keys=True).encode())
+    items, _ = split_items(data, split)
+    size = [len(items)] if isinstance(items, list) else list(items.shape)
+    h.update(json.dumps([spec, data.source, split, size], sort_keys=True).encode())
     return h.hexdigest()
 
 
 def run_codes(run_dir: str | Path, split: str = "test", *, model: LatentModel | None = None,
-              data: ImageData | None = None, data_dir: str | Path | None = None) -> Codes:
+              data: ImageData | TextData | None = None,
+              data_dir: str | Path | None = None) -> Codes:
     """The codes of a run's train or test split, from ``RUN/atlas/codes-SPLIT.safetensors``.
 
     Encoded (and cached) on the first call; later calls read the cache while the weights and the
@@ -64,7 +83,7 @@ def run_codes(run_dir: str | Path, split: str = "test", *, model: LatentModel | 
         raise ValueError(f"split must be train or test, got {split!r}")
     run_dir = Path(run_dir)
     data = data if data is not None else load_run_data(run_dir, data_dir)
-    labels = data.train_y if split == "train" else data.test_y
+    items, labels = split_items(data, split)
     path = run_dir / ATLAS / f"codes-{split}.safetensors"
     key = _cache_key(run_dir, data, split)
     if path.is_file():
@@ -76,7 +95,12 @@ def run_codes(run_dir: str | Path, split: str = "test", *, model: LatentModel | 
         except (SafetensorError, OSError, KeyError):
             pass  # a damaged cache is rebuilt below
     model = model if model is not None else load(run_dir)
-    codes = encode(model, data.train_x if split == "train" else data.test_x)
+    if not hasattr(model, "encode"):
+        raise UserError(f"{run_dir} holds a {read_config(run_dir)['kind']}, which has no "
+                        "latent space")
+    if isinstance(items, list):  # texts: token ids the way the model was trained on them
+        items = model.vocab.batch(items, model.config.max_len)
+    codes = encode(model, items)
     codes.labels = labels
     tensors = {"mu": codes.mu.contiguous()}
     if codes.logvar is not None:

@@ -40,3 +40,21 @@ class Knobs:
     def inverse_transform(self, values: torch.Tensor) -> torch.Tensor:
         """(N, k) knob values -> (N, D) codes on the fitted subspace through the mean."""
         return self.mean_ + (values * self.scale_) @ self.components_
+
+
+def knob_positions(knobs: Knobs, z: torch.Tensor, steps: int, span: float = 2.0
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every combination of knob offsets for each item, as in a precomputed slider demo.
+
+    Each knob takes ``steps`` values evenly spaced in [-span, span] standard deviations, added to
+    the item's own position along that knob (offset 0 is the item itself when ``steps`` is odd).
+    Returns ``values`` (steps**k, k), knob 0 varying slowest, and ``codes``
+    (n_items, steps**k, D).
+    """
+    if steps < 2:
+        raise ValueError(f"steps must be at least 2, got {steps}")
+    k = knobs.components_.shape[0]
+    axis = torch.linspace(-span, span, steps)
+    values = torch.cartesian_prod(*[axis] * k).reshape(-1, k)
+    offsets = (values * knobs.scale_) @ knobs.components_  # (S^k, D)
+    return values, z[:, None, :] + offsets[None]

@@ -56,3 +56,39 @@ def set_threads(n: int | None) -> None:
         n = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     if n is not None:
         torch.set_num_threads(n)
+
+
+def add_decoding_args(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    """--decode/--temperature/--beam for commands that turn codes or contexts into text."""
+    p.add_argument("--decode", choices=["greedy", "sample", "beam"], default=default,
+                   help="text: how to pick each token (default: greedy for a sentence VAE, "
+                        "sample for a language model; --temperature alone means sample)")
+    p.add_argument("--temperature", type=float, help="text: softmax temperature for sampling")
+    p.add_argument("--beam", type=positive_int, default=4, help="text: beam width")
+    p.add_argument("--no-unk", action="store_true", help="text: never emit <unk>")
+
+
+def decoding(a: argparse.Namespace) -> dict[str, Any]:
+    """The decoding keyword arguments of a command (method None: the model's default)."""
+    method = a.decode or ("sample" if a.temperature is not None else None)
+    temperature = 1.0 if a.temperature is None else a.temperature
+    if not temperature > 0:
+        raise UserError(f"--temperature must be positive, got {temperature}")
+    return {"method": method, "temperature": temperature, "beam": a.beam, "ban_unk": a.no_unk}
+
+
+def is_text_run(run: str) -> bool:
+    from ..models.run import TEXT_KINDS, read_config
+
+    return read_config(run).get("kind") in TEXT_KINDS
+
+
+def latent_text_model(run: str):
+    """A text run's model, refusing a language model where a latent space is needed."""
+    from ..models import load
+
+    model = load(run)
+    if not hasattr(model, "encode"):
+        raise UserError(f"{run} holds a language model, which has no latent space; this "
+                        "command needs a text-vae or text-ae run")
+    return model

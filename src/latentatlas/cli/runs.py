@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from .common import Parser, emit, obs_scale, positive_int, set_threads, widths
+from .common import (
+    Parser,
+    add_decoding_args,
+    decoding,
+    emit,
+    is_text_run,
+    latent_text_model,
+    obs_scale,
+    positive_int,
+    set_threads,
+    widths,
+)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train a model into a run directory")
     t.set_defaults(func=cmd_train)
-    t.add_argument("--model", default="vae", choices=["vae", "ae", "text-vae"])
+    t.add_argument("--model", default="vae", choices=["vae", "ae", "text-vae", "text-ae", "lm"],
+                   help="image VAE/AE, sentence VAE, plain sequence autoencoder, or an LSTM "
+                        "language model")
     t.add_argument("--arch", default="mlp", choices=["mlp", "conv"])
     t.add_argument("--data", default="fashion-mnist", help="dataset spec (latentatlas data list)")
     t.add_argument("--data-dir", help="folder holding the dataset files")
@@ -30,13 +42,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--obs-scale", type=obs_scale, default=0.1,
                    help="gaussian sigma / laplace b in pixel units, or 'learned'")
     t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
-    t.add_argument("--cell", default="gru", choices=["gru", "lstm"], help="text models' RNN")
+    t.add_argument("--cell", choices=["gru", "lstm"],
+                   help="text models' RNN (default: gru for text-vae/text-ae, lstm for lm)")
     t.add_argument("--word-dropout", type=float, default=0.25,
                    help="text-vae: share of decoder inputs replaced by <unk>")
     t.add_argument("--anneal", default="logistic", choices=["logistic", "linear", "none"],
                    help="text-vae: KL annealing schedule")
     t.add_argument("--anneal-steps", type=positive_int, default=2000)
     t.add_argument("--free-bits", type=float, default=0.0, help="text-vae: nats per unit")
+    t.add_argument("--z-every-step", action="store_true",
+                   help="text-vae: feed z to every decoder step, not only the first state")
+    t.add_argument("--embed-dim", type=positive_int, default=128, help="text models")
+    t.add_argument("--condition", metavar="NAME",
+                   help="lm: condition on a context: a scalar (grammar's energy, a file's "
+                        "context column) or a category (category/label, grammar's subject)")
     t.add_argument("--max-len", type=positive_int, default=32, help="tokens per sentence")
     t.add_argument("--min-count", type=positive_int, default=2, help="vocabulary: min count")
     t.add_argument("--max-vocab", type=positive_int, default=20000)
@@ -73,22 +92,34 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     i.add_argument("run")
     i.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("sample", help="decode latent samples into an image grid")
+    s = sub.add_parser("sample", help="decode latent samples (images: a grid; text: sentences)")
     s.set_defaults(func=cmd_sample)
     s.add_argument("run")
-    s.add_argument("-n", type=positive_int, default=64)
+    s.add_argument("-n", type=positive_int, help="how many (default 64 images, 10 sentences)")
     s.add_argument("--from", dest="source", choices=["prior", "fitted"],
                    help="prior N(0, I) (VAE default) or a Gaussian fitted to the codes (AE)")
+    s.add_argument("--context", help="language model: the context value or category")
+    s.add_argument("--words", type=positive_int,
+                   help="text: generate until this many words instead of -n sentences")
+    add_decoding_args(s)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data-dir")
-    s.add_argument("--out", required=True, help="PNG file")
+    s.add_argument("--out", help="image runs: PNG file (required); text runs: a .txt file")
+    s.add_argument("--json", action="store_true")
 
-    r = sub.add_parser("reconstruct", help="test images (odd rows) over their reconstructions")
+    r = sub.add_parser("reconstruct", help="test images over their reconstructions, or a "
+                                           "sentence through a sentence VAE")
     r.set_defaults(func=cmd_reconstruct)
     r.add_argument("run")
     r.add_argument("-n", type=positive_int, default=16)
+    r.add_argument("--text", action="append", help="text runs: a sentence (repeatable)")
+    r.add_argument("--samples", type=int, default=0,
+                   help="text: also decode this many codes drawn from q(z|x)")
+    add_decoding_args(r)
+    r.add_argument("--seed", type=int, default=0)
     r.add_argument("--data-dir")
-    r.add_argument("--out", required=True, help="PNG file")
+    r.add_argument("--out", help="image runs: PNG file (required)")
+    r.add_argument("--json", action="store_true")
 
     d = sub.add_parser("data", help="list or fetch datasets")
     d.set_defaults(func=cmd_data)
@@ -129,10 +160,12 @@ def cmd_train(a: argparse.Namespace) -> int:
 
     set_threads(a.threads)
     out = Path(a.out)
-    resuming_text = (a.resume and (out / runfile.CONFIG).is_file()
-                     and runfile.read_config(out)["kind"] == "text-vae")
-    if a.model == "text-vae" or resuming_text:
+    if a.model in ("text-vae", "text-ae", "lm") or (
+            a.resume and (out / runfile.CONFIG).is_file()
+            and runfile.read_config(out)["kind"] in runfile.TEXT_KINDS):
         return _train_text(a)
+    if a.condition:
+        raise UserError("--condition is for --model lm")
     spec = {"name": a.data, "seed": a.data_seed, "image_size": a.image_size,
             "n_train": a.n_train, "n_test": a.n_test}
     if a.data_dir:
@@ -172,8 +205,64 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def _text_model_config(a: argparse.Namespace, vocab, data) -> tuple[str, dict]:
+    """The kind and model config a new text run gets from this command's options."""
+    from ..models.lm import LMConfig
+    from ..models.text import TextModelConfig
+
+    hidden = (a.hidden or (256,))[0]
+    if a.model == "lm":
+        cfg = LMConfig(vocab_size=len(vocab), embed_dim=a.embed_dim, hidden=hidden,
+                       cell=a.cell or "lstm", max_len=a.max_len)
+        if a.condition:
+            kind, train_values, _ = data.condition(a.condition)
+            cfg.condition, cfg.condition_name = kind, a.condition
+            if kind == "scalar":  # a context inside [0, 1] is taken to range over all of it
+                lo, hi = float(min(train_values)), float(max(train_values))
+                cfg.context_range = [0.0, 1.0] if 0 <= lo and hi <= 1 else [lo, hi]
+            else:
+                cfg.categories = sorted(set(map(str, train_values)))
+        return "lm", cfg.to_dict()
+    if a.condition:
+        raise UserError("--condition is for --model lm")
+    return "text-vae", TextModelConfig(
+        vocab_size=len(vocab), embed_dim=a.embed_dim, hidden=hidden, latent_dim=a.latent_dim,
+        cell=a.cell or "gru", word_dropout=a.word_dropout, anneal=a.anneal,
+        anneal_steps=a.anneal_steps, free_bits=a.free_bits, beta=a.beta, max_len=a.max_len,
+        variational=a.model != "text-ae", z_every_step=a.z_every_step).to_dict()
+
+
+def _text_tensors(kind: str, model_config: dict, vocab, data, split: str):
+    """A split as the trainer's batch tuple: (ids,) or (ids, context) for a conditioned LM.
+    Test items whose category the training split never had are left out."""
+    import torch
+
+    texts = data.train if split == "train" else data.test
+    condition = model_config.get("condition", "none") if kind == "lm" else "none"
+    if condition == "none":
+        return vocab.batch(texts, model_config["max_len"])
+    _, tr, te = data.condition(model_config["condition_name"])
+    values = tr if split == "train" else te
+    if condition == "scalar":
+        return vocab.batch(texts, model_config["max_len"]), torch.tensor(values,
+                                                                          dtype=torch.float32)
+    cats = {c: i for i, c in enumerate(model_config["categories"])}
+    keep = [i for i, v in enumerate(values) if str(v) in cats]
+    return (vocab.batch([texts[i] for i in keep], model_config["max_len"]),
+            torch.tensor([cats[str(values[i])] for i in keep]))
+
+
+def _describe(kind: str, m: dict) -> str:
+    if kind == "lm":
+        cond = m.get("condition", "none")
+        return (f"lm {m['cell']} hidden {m['hidden']}"
+                + (f", conditioned on {m['condition_name']} ({cond})" if cond != "none" else ""))
+    name = "text-vae" if m.get("variational", True) else "text-ae"
+    return f"{name} {m['cell']} hidden {m['hidden']} latent {m['latent_dim']}"
+
+
 def _train_text(a: argparse.Namespace) -> int:
-    """``train --model text-vae``: a sentence VAE on a text dataset, vocab.json in the run."""
+    """``train --model text-vae|text-ae|lm``: a text model, vocab.json in the run."""
     import torch
 
     from ..data.text import load_text_spec
@@ -184,46 +273,46 @@ def _train_text(a: argparse.Namespace) -> int:
     out = Path(a.out)
     data_spec, model_config, cfg = _run_settings(
         a, out, {"name": a.data, "seed": a.data_seed, "n": a.n_train})
-    vocab = Vocab.load(out / runfile.VOCAB) if model_config is not None else None
     cfg.validate()
     data = load_text_spec(data_spec)
-    if vocab is None:
+    if model_config is not None:
+        kind, vocab = runfile.read_config(out)["kind"], Vocab.load(out / runfile.VOCAB)
+    else:
         vocab = Vocab.build(data.train, min_count=a.min_count, max_size=a.max_vocab)
-    if model_config is None:
-        from ..models.text import TextModelConfig
-
-        model_config = TextModelConfig(
-            vocab_size=len(vocab), hidden=(a.hidden or (256,))[0], latent_dim=a.latent_dim,
-            cell=a.cell, word_dropout=a.word_dropout, anneal=a.anneal,
-            anneal_steps=a.anneal_steps, free_bits=a.free_bits, beta=a.beta,
-            max_len=a.max_len).to_dict()
+        kind, model_config = _text_model_config(a, vocab, data)
     torch.manual_seed(cfg.seed)
-    model = runfile.build_model("text-vae", model_config)
-    train_ids = vocab.batch(data.train, model_config["max_len"])
-    test_ids = vocab.batch(data.test, model_config["max_len"])
+    model = runfile.build_model(kind, model_config)
+    train_data = _text_tensors(kind, model_config, vocab, data, "train")
+    test_data = _text_tensors(kind, model_config, vocab, data, "test")
     talk = not a.quiet and not a.json and int(os.environ.get("RANK", "0")) == 0
     if talk:
+        what = _describe(kind, model_config)
         print(data.summary())
-        print(f"model: text-vae {model_config['cell']} hidden {model_config['hidden']} latent "
-              f"{model_config['latent_dim']}, vocabulary {len(vocab):,}, "
+        print(f"model: {what}, vocabulary {len(vocab):,}, "
               f"{sum(p.numel() for p in model.parameters()):,} parameters -> {out}")
 
     def report(r: dict[str, Any]) -> None:
-        if talk:
-            ppl = math.exp(r["test_recon"] / max(r["test_tokens"], 1e-9))
-            print(f"epoch {r['epoch']:3d}  train {r['train_loss']:.2f}  test {r['test_loss']:.2f}"
-                  f"  (recon {r['test_recon']:.2f}, kl {r['test_kl']:.2f} nats/sentence, "
-                  f"perplexity {ppl:.1f}, kl weight {r['train_kl_weight']:.2f})"
-                  f"  {r['seconds']:.2f}s", flush=True)
+        if not talk:
+            return
+        if kind == "lm":
+            detail = f"nll {r['test_nll']:.2f} nats/sentence"
+        else:
+            detail = (f"recon {r['test_recon']:.2f}, kl {r['test_kl']:.2f} nats/sentence, "
+                      f"{r['test_active_units']} active units, kl weight "
+                      f"{r['train_kl_weight']:.2f}")
+        print(f"epoch {r['epoch']:3d}  train {r['train_loss']:.2f}  test {r['test_loss']:.2f}"
+              f"  ({detail}, perplexity {r['test_perplexity']:.1f})  {r['seconds']:.2f}s",
+              flush=True)
 
-    history = train(model, train_ids, test_ids, out, cfg,
-                    {"kind": "text-vae", "model": model_config, "data": data_spec},
+    history = train(model, train_data, test_data, out, cfg,
+                    {"kind": kind, "model": model_config, "data": data_spec},
                     resume=a.resume, force=a.force, on_epoch=report,
                     on_start=lambda d: vocab.save(d / runfile.VOCAB))
     last = history[-1] if history else {}
     emit({"run": str(out), "epochs": len(history), "last": last}, a.json,
          f"done: {out} ({len(history)} epochs), test loss "
-         f"{last.get('test_loss', float('nan')):.2f} nats/sentence")
+         f"{last.get('test_loss', float('nan')):.2f} nats/sentence, perplexity "
+         f"{last.get('test_perplexity', float('nan')):.1f}")
     return 0
 
 
@@ -235,24 +324,28 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from ..train import evaluate, iw_nll
 
     model = load(a.run)
-    if hasattr(model, "vocab"):  # a text model: its test sentences as token ids
-        from ..data.text import load_text_spec
+    if hasattr(model, "vocab"):  # a text model: its test sentences as token ids (+ context)
         from ..models import read_config
 
-        spec = read_config(a.run)["data"]
-        texts = load_text_spec(spec).test
-        x = model.vocab.batch(texts, model.config.max_len)
+        config = read_config(a.run)
+        x = _text_tensors(config["kind"], config["model"], model.vocab,
+                          load_run_data(a.run), "test")
     else:
         x = load_run_data(a.run, a.data_dir).test_x
     torch.manual_seed(a.seed)
-    result: dict[str, Any] = {"run": a.run, "n_test": len(x)}
-    result.update({k: round(float(v), 4) for k, v in evaluate(model, x).items()})
+    n_test = len(x[0]) if isinstance(x, tuple) else len(x)
+    result: dict[str, Any] = {"run": a.run, "n_test": n_test}
+    terms = evaluate(model, x)
+    if hasattr(model, "epoch_metrics"):
+        terms.update(model.epoch_metrics(terms, *(x if isinstance(x, tuple) else (x,))))
+    result.update({k: round(float(v), 4) for k, v in terms.items()})
     if a.iw:
         if not hasattr(model, "iw_log_likelihood") or not model.is_variational:
             raise UserError("--iw needs an image VAE")
         result[f"iw_nll_k{a.iw}"] = round(iw_nll(model, x, a.iw), 4)
-    lines = [f"{a.run} on {len(x):,} test items (nats per item):",
-             f"  loss {result['loss']:.2f}  recon {result['recon']:.2f}  kl {result['kl']:.2f}"]
+    lines = [f"{a.run} on {n_test:,} test items (nats per item):",
+             "  " + "  ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in terms.items()
+                              if k != "kl_weight")]
     if a.iw:
         lines.append(f"  importance-weighted NLL (k={a.iw}): {result[f'iw_nll_k{a.iw}']:.2f}")
     emit(result, a.json, "\n".join(lines))
@@ -275,10 +368,17 @@ def cmd_info(a: argparse.Namespace) -> int:
     text = [f"{a.run}: {config['kind']} ({shown}), {n_params:,} parameters",
             f"data: {(config.get('data') or {}).get('name')}; epochs trained: {len(metrics)}"]
     if metrics:
-        text.append(f"last test loss {metrics[-1]['test_loss']:.2f} nats/item "
-                    f"(recon {metrics[-1]['test_recon']:.2f}, kl {metrics[-1]['test_kl']:.2f})")
+        last = metrics[-1]
+        terms = ", ".join(f"{k[5:]} {last[k]:.2f}" for k in ("test_recon", "test_kl",
+                                                              "test_perplexity") if k in last)
+        text.append(f"last test loss {last['test_loss']:.2f} nats/item ({terms})")
     emit(info, a.json, "\n".join(text))
     return 0
+
+
+def _need_png(a: argparse.Namespace) -> None:
+    if not a.out:
+        raise UserError(f"{a.run} is an image run: give --out FILE.png")
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
@@ -288,16 +388,41 @@ def cmd_sample(a: argparse.Namespace) -> int:
     from ..figures import save_grid
     from ..models import load
 
+    if is_text_run(a.run):
+        return _sample_text(a)
+    _need_png(a)
     model = load(a.run)
+    n = a.n or 64
     source = a.source or ("prior" if model.is_variational else "fitted")
     codes = None
     if source == "fitted":
         codes = run_codes(a.run, "train", model=model, data_dir=a.data_dir).mu
-    z = sample(model, a.n, source=source, codes=codes, seed=a.seed)
+    z = sample(model, n, source=source, codes=codes, seed=a.seed)
     with torch.no_grad():
         images = model.decode(z)
     save_grid(images, a.out)
-    print(f"wrote {a.out}: {a.n} samples from the {source} distribution")
+    print(f"wrote {a.out}: {n} samples from the {source} distribution")
+    return 0
+
+
+def _sample_text(a: argparse.Namespace) -> int:
+    """Sentences from a language model under --context, or from a sentence VAE's prior."""
+    from ..fileio import write_text
+    from ..models import load
+    from ..text import generate_texts
+    from ..text.generation import parse_context
+
+    model = load(a.run)
+    if a.source == "fitted":
+        raise UserError("--from fitted is for image runs; text runs sample the prior")
+    context = parse_context(model, a.context)
+    count = {"words": a.words} if a.words else {"n": a.n or 10}
+    texts = generate_texts(model, context=context, seed=a.seed, **count, **decoding(a))
+    if a.out:
+        write_text(a.out, "".join(t + "\n" for t in texts))
+    result = {"run": a.run, "context": a.context, "texts": texts}
+    shown = "\n".join(texts) if not a.out else f"wrote {a.out}: {len(texts):,} texts"
+    emit(result, a.json, shown)
     return 0
 
 
@@ -308,6 +433,9 @@ def cmd_reconstruct(a: argparse.Namespace) -> int:
     from ..models import load
     from ..models.run import load_run_data
 
+    if is_text_run(a.run):
+        return _reconstruct_text(a)
+    _need_png(a)
     model = load(a.run)
     x = load_run_data(a.run, a.data_dir).test_x[: a.n]
     with torch.no_grad():
@@ -318,6 +446,37 @@ def cmd_reconstruct(a: argparse.Namespace) -> int:
         rows += [x[i:i + cols], x_hat[i:i + cols]]
     save_grid(torch.cat(rows), a.out, nrow=cols)
     print(f"wrote {a.out}: {len(x)} test images, each above its reconstruction")
+    return 0
+
+
+def _reconstruct_text(a: argparse.Namespace) -> int:
+    """Each sentence, its decode from the posterior mean, and decodes of samples of q(z|x)."""
+    import torch
+
+    from ..atlas.sentences import decode_texts, token_ids
+    from ..models.run import load_run_data
+
+    model = latent_text_model(a.run)
+    texts = a.text or load_run_data(a.run).test[: a.n]
+    kw = decoding(a)
+    kw["method"] = kw["method"] or "greedy"
+    with torch.no_grad():
+        mu, logvar = model.encode(token_ids(model, texts))
+    rows = []
+    gen = torch.Generator().manual_seed(a.seed)
+    for i, text in enumerate(texts):
+        row = {"input": text, "mean": decode_texts(model, mu[i:i + 1], **kw)[0]}
+        if a.samples > 0 and logvar is not None:
+            eps = torch.randn(a.samples, mu.shape[1], generator=gen)
+            z = mu[i] + torch.exp(0.5 * logvar[i]) * eps
+            row["samples"] = decode_texts(model, z, **kw)
+        rows.append(row)
+    lines = []
+    for r in rows:
+        lines += [f"input  {r['input']}", f"mean   {r['mean']}"]
+        lines += [f"q(z|x) {s}" for s in r.get("samples", [])]
+        lines.append("")
+    emit({"run": a.run, "reconstructions": rows}, a.json, "\n".join(lines).rstrip())
     return 0
 
 

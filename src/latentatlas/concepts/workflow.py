@@ -15,7 +15,7 @@ from ..atlas import encode, run_codes
 from ..data import ImageData
 from ..data.items import resolve_items
 from ..errors import UserError
-from ..models.run import load, load_run_data
+from ..models.run import load, load_image_data
 from .directions import Concept, LinearProbe, MeanDifference, PairedEdits, PropertyRegression
 from .disentangle import disentangle
 from .edits import apply_edit
@@ -70,7 +70,7 @@ def fit_concept(run: str | Path, name: str, method: str, *, pos: str | None = No
     concept has a target identifier, its leakage into every other one.
     """
     model = load(run)
-    data = load_run_data(run, data_dir)
+    data = load_image_data(run, data_dir)
     params: dict[str, Any] = {k: v for k, v in (("pos", pos), ("neg", neg), ("edit", edit),
                                                 ("property", prop), ("n", n)) if v}
     if method in ("groups", "probe"):
@@ -125,7 +125,7 @@ def traversal(run: str | Path, concept_name: str, item: str, alphas: torch.Tenso
     if len(concept.vector) != model.latent_dim:
         raise UserError(f"concept {concept_name!r} has {len(concept.vector)} dimensions, the "
                         f"model {model.latent_dim}")
-    data = load_run_data(run, data_dir)
+    data = load_image_data(run, data_dir)
     strip = traverse(model, encode(model, resolve_items([item], data)).mu, concept.vector,
                      alphas)  # (1, A, C, H, W)
     extra = trained_identifiers(identifiers, run, model, data)
@@ -150,7 +150,7 @@ def entanglement(run: str | Path, names: list[str] | None, alphas: torch.Tensor,
     if not names:
         raise UserError("no concepts to compare; make some with latentatlas concept")
     concepts = [get_concept(run, n) for n in names]
-    data = load_run_data(run, data_dir)
+    data = load_image_data(run, data_dir)
     extra = trained_identifiers(identifiers, run, model, data)
     columns = [*PROPERTIES, *extra]
     matrix, leak = [], {}
@@ -170,7 +170,7 @@ def disentangle_concept(run: str | Path, concept_name: str, keep: str, alphas: t
     """Take ``keep`` (a saved concept with a target, or a property) out of a concept three
     ways; measure, for each, the share of the target effect kept and the leakage left."""
     model = load(run)
-    data = load_run_data(run, data_dir)
+    data = load_image_data(run, data_dir)
     concept = get_concept(run, concept_name)
     target = concept.params.get("target")
     if not target:

@@ -51,11 +51,35 @@ def sentence(subject: str, tense: str, sentiment: str, place: str, verb_energy: 
     return f"{subject} {verb} in {place} and {feel} {adj} ."
 
 
-def generate(n: int, seed: int = 0) -> tuple[list[str], dict[str, list]]:
-    """``n`` sentences and their factors (subject, tense, sentiment, place, energy)."""
+def parse_weights(text: str) -> dict[str, float]:
+    """``he=0.6,she=0.2,they=0.2`` -> subject probabilities (normalised; missing ones are 0)."""
+    weights: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in SUBJECTS:
+            raise ValueError(f"unknown subject {name!r} (known: {', '.join(SUBJECTS)})")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise ValueError(f"subject weight {part!r} is not NAME=NUMBER") from None
+        if not weights[name] >= 0:
+            raise ValueError(f"subject weight {part!r} is negative")
+    total = sum(weights.values())
+    if not total > 0:
+        raise ValueError("the subject weights sum to zero")
+    return {s: weights.get(s, 0.0) / total for s in SUBJECTS}
+
+
+def generate(n: int, seed: int = 0, subject_weights: dict[str, float] | None = None
+             ) -> tuple[list[str], dict[str, list]]:
+    """``n`` sentences and their factors (subject, tense, sentiment, place, energy).
+    ``subject_weights`` (default uniform) plants a known skew in who the sentences are about."""
     rng = np.random.default_rng([seed, 0x6A])
+    who = rng.integers(3, size=n) if subject_weights is None else rng.choice(
+        3, size=n, p=[subject_weights.get(s, 0.0) for s in SUBJECTS])
     f = {
-        "subject": [SUBJECTS[i] for i in rng.integers(3, size=n)],
+        "subject": [SUBJECTS[i] for i in who],
         "tense": [("past", "present")[i] for i in rng.integers(2, size=n)],
         "sentiment": [("positive", "negative")[i] for i in rng.integers(2, size=n)],
         "place": [PLACES[i] for i in rng.integers(len(PLACES), size=n)],

@@ -14,7 +14,7 @@ from ..errors import UserError
 
 WORDNET_DIR = Path("/usr/share/wordnet")
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
-MAX_LINE = 100_000  # characters; longer lines are cut with a warning
+MAX_LINE = 100_000  # characters of one text; longer ones are cut with a warning
 
 
 @dataclass
@@ -35,6 +35,24 @@ class TextData:
     @property
     def classes(self) -> list[str] | None:
         return sorted(set(self.train_labels)) if self.train_labels else None
+
+    def condition(self, name: str) -> tuple[str, list, list]:
+        """A context to condition a model on: ("scalar" or "category", train values, test
+        values). ``name`` is a ground-truth factor (grammar's ``energy``, ``subject``), ``label``
+        / ``category`` (the label column), or the name given to a file's context column."""
+        if name in self.train_factors:
+            tr, te = self.train_factors[name], self.test_factors[name]
+            kind = "scalar" if all(isinstance(v, float | int) for v in tr) else "category"
+            return kind, list(tr), list(te)
+        if name in ("label", "category") and self.train_labels is not None:
+            return "category", list(self.train_labels), list(self.test_labels or [])
+        file_context = self.train_context is not None and not self.train_factors
+        if file_context and name not in ("label", "category"):  # a file's context column
+            return "scalar", self.train_context.tolist(), self.test_context.tolist()
+        known = [*self.train_factors, *(["category"] if self.train_labels else []),
+                 *(["context (any name)"] if file_context else [])]
+        raise UserError(f"{self.name} has no context {name!r}; it has: "
+                        f"{', '.join(known) or 'none'}")
 
     def summary(self) -> str:
         extra = f", {len(self.classes)} labels" if self.classes else ""
@@ -110,11 +128,11 @@ def read_lines(path: str | Path) -> tuple[list[str], list[str] | None, np.ndarra
         raise UserError(f"{path} is not UTF-8 text (byte {e.start}); convert it first") from None
     texts, labels, contexts = [], [], []
     for number, line in enumerate(content.splitlines(), start=1):
-        if len(line) > MAX_LINE:
-            print(f"warning: {path}:{number} is {len(line):,} characters; cut to {MAX_LINE:,}",
-                  file=sys.stderr)
-            line = line[:MAX_LINE]
         cols = line.split("\t")
+        if len(cols[0]) > MAX_LINE:  # the text is cut; its label and context columns stay
+            print(f"warning: {path}:{number}: the text is {len(cols[0]):,} characters; cut to "
+                  f"{MAX_LINE:,}", file=sys.stderr)
+            cols[0] = cols[0][:MAX_LINE]
         if not cols[0].strip():
             continue
         texts.append(cols[0].strip())
@@ -143,8 +161,12 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False,
         texts, source = wordnet_examples(), str(WORDNET_DIR)
     elif spec == "fortunes":
         (texts, labels), source = fortunes(sentences=sentences), str(FORTUNES_DIR)
-    elif spec == "grammar":
-        texts, factors = grammar.generate(n or 20_000, seed)
+    elif spec == "grammar" or spec.startswith("grammar:"):
+        try:
+            weights = grammar.parse_weights(spec[8:]) if spec.startswith("grammar:") else None
+        except ValueError as e:
+            raise UserError(f"{spec}: {e}") from None
+        texts, factors = grammar.generate(n or 20_000, seed, weights)
         context, labels = np.array(factors["energy"]), factors["sentiment"]
         source = f"generated, seed {seed}"
     elif spec.startswith("text:"):
@@ -152,8 +174,8 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False,
         source = spec.removeprefix("text:")
     else:
         raise UserError(f"unknown text dataset {spec!r}; known: wordnet, fortunes, grammar, "
-                        "text:PATH")
-    if n is not None and spec != "grammar":
+                        "grammar:he=W,she=W,they=W, text:PATH")
+    if n is not None and not spec.startswith("grammar"):
         texts = texts[:n]
         labels = labels[:n] if labels else None
         context = context[:n] if context is not None else None

@@ -17,10 +17,13 @@ from safetensors.torch import load_file, save_file
 from ..errors import UserError
 from ..fileio import write_atomic, write_json
 from .image import ImageModelConfig, ImageVAE
+from .lm import LanguageModel, LMConfig
 from .text import SentenceVAE, TextModelConfig
 
 MODEL_KINDS = {"image-vae": (ImageVAE, ImageModelConfig),
-               "text-vae": (SentenceVAE, TextModelConfig)}
+               "text-vae": (SentenceVAE, TextModelConfig),
+               "lm": (LanguageModel, LMConfig)}
+TEXT_KINDS = ("text-vae", "lm")
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 METRICS = "metrics.jsonl"
@@ -109,10 +112,24 @@ def load(run_dir: str | Path) -> torch.nn.Module:
 
 
 def load_run_data(run_dir: str | Path, data_dir: str | Path | None = None):
-    """Reload the dataset a run was trained on, from the spec in its config.json."""
+    """Reload the dataset a run was trained on, from the spec in its config.json: ImageData
+    for image runs, TextData for text runs."""
     from ..data import load_spec
+    from ..data.text import load_text_spec
 
-    spec = read_config(run_dir).get("data")
+    config = read_config(run_dir)
+    spec = config.get("data")
     if not isinstance(spec, dict) or "name" not in spec:
         raise UserError(f"{Path(run_dir) / CONFIG} does not name its dataset")
+    if config.get("kind") in TEXT_KINDS:
+        return load_text_spec(spec)
     return load_spec(spec, data_dir)
+
+
+def load_image_data(run_dir: str | Path, data_dir: str | Path | None = None):
+    """``load_run_data`` for analyses that measure images (concepts, translation): a text run is
+    a clear error, not a failure deep inside."""
+    if read_config(run_dir).get("kind") in TEXT_KINDS:
+        raise UserError(f"{run_dir} is a text run; this command works on image runs (for "
+                        "sentences see interpolate, knobs, words and audit)")
+    return load_run_data(run_dir, data_dir)

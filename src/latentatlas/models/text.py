@@ -8,6 +8,9 @@ decoder, trained on the negative ELBO with KL annealing and word dropout.
 - Word dropout: each decoder *input* token after <s> is replaced by <unk> with probability
   ``word_dropout`` (the decoder must lean on z); the embedding itself is left alone.
 - Free bits: each latent unit's KL counts as at least ``free_bits`` nats in the training loss.
+- ``variational=False`` gives the plain sequence autoencoder the paper compares against: z is
+  the encoder's mean, no noise, no KL term.
+- ``z_every_step`` also concatenates z to every decoder input, not only to the first state.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
-PAD, UNK, BOS, EOS = 0, 1, 2, 3  # the ids data.vocab gives the special tokens
+from .decoding import BOS, EOS, PAD, UNK, generate  # the ids data.vocab gives the specials
+from .seqloss import sentence_nll, trim
+
+__all__ = ["BOS", "EOS", "PAD", "UNK", "SentenceVAE", "TextModelConfig", "kl_weight",
+           "word_dropout"]
 
 
 @dataclass
@@ -36,6 +42,8 @@ class TextModelConfig:
     free_bits: float = 0.0
     beta: float = 1.0
     max_len: int = 32  # tokens per sentence, <s> and </s> excluded
+    variational: bool = True
+    z_every_step: bool = False
 
     def validate(self) -> None:
         if self.vocab_size < 5:
@@ -84,7 +92,8 @@ class SentenceVAE(nn.Module):
         self.encoder = rnn(config.embed_dim, config.hidden, batch_first=True)
         self.to_stats = nn.Linear(config.hidden, 2 * config.latent_dim)
         self.z_to_state = nn.Linear(config.latent_dim, config.hidden)
-        self.decoder = rnn(config.embed_dim, config.hidden, batch_first=True)
+        extra = config.latent_dim if config.z_every_step else 0
+        self.decoder = rnn(config.embed_dim + extra, config.hidden, batch_first=True)
         self.out = nn.Linear(config.hidden, config.vocab_size)
         self.register_buffer("step", torch.zeros((), dtype=torch.int64))  # for annealing
 
@@ -92,9 +101,19 @@ class SentenceVAE(nn.Module):
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    @property
+    def is_variational(self) -> bool:
+        return self.config.variational
+
     def _state(self, h: torch.Tensor):
         h = h.unsqueeze(0).contiguous()  # (1, B, H)
         return (h, torch.zeros_like(h)) if self.config.cell == "lstm" else h
+
+    def _inputs(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        e = self.embed(tokens)  # (B, T, E)
+        if self.config.z_every_step:
+            e = torch.cat([e, z[:, None, :].expand(-1, e.shape[1], -1).to(e.dtype)], -1)
+        return e
 
     def encode(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T) ids -> mu, logvar (B, D), from the encoder's state after the last token."""
@@ -104,53 +123,79 @@ class SentenceVAE(nn.Module):
         _, state = self.encoder(packed)
         h = state[0] if self.config.cell == "lstm" else state
         mu, logvar = self.to_stats(h[-1]).float().chunk(2, dim=1)
+        if not self.config.variational:
+            return mu, None
         return mu, logvar
+
+    def states(self, z: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced decoder outputs (B, T, H) for decoder ``inputs`` (B, T)."""
+        out, _ = self.decoder(self._inputs(inputs, z),
+                              self._state(torch.tanh(self.z_to_state(z))))
+        return out
 
     def logits(self, z: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """Teacher-forced next-token logits (B, T, V) for decoder ``inputs`` (B, T)."""
-        out, _ = self.decoder(self.embed(inputs), self._state(torch.tanh(self.z_to_state(z))))
-        return self.out(out)
+        return self.out(self.states(z, inputs))
 
     def loss(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Negative ELBO terms, nats per sentence (means over the batch)."""
+        """Negative ELBO terms, nats per sentence (means over the batch); for the plain
+        autoencoder the KL terms are zero and the loss is the reconstruction NLL."""
+        ids = trim(ids)
         mu, logvar = self.encode(ids)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
+        if logvar is None:  # the plain autoencoder
+            z, kl_units = mu, torch.zeros_like(mu)
+        else:
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
+            kl_units = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # (B, D)
         inputs, targets = ids[:, :-1], ids[:, 1:]
         if self.training:
             inputs = word_dropout(inputs, self.config.word_dropout)
-        logits = self.logits(z, inputs).float()
-        nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD,
-                              reduction="none").sum(1)
-        kl_units = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # (B, D)
+        recon, tokens = sentence_nll(self.out, self.states(z, inputs), targets)
         kl = kl_units.sum(1).mean()
-        if self.training:
+        if self.training and self.config.variational:
             w = kl_weight(int(self.step), self.config.anneal, self.config.anneal_steps)
             kl_train = kl_units.mean(0).clamp_min(self.config.free_bits).sum()
             self.step += 1
         else:
             w, kl_train = 1.0, kl
-        recon = nll.mean()
         return {"loss": recon + w * self.config.beta * kl_train, "recon": recon, "kl": kl,
-                "kl_weight": torch.tensor(w),
-                "tokens": (targets != PAD).sum(1).float().mean()}
+                "kl_weight": torch.tensor(w), "tokens": tokens}
 
     def forward(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.loss(ids)
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-        """Greedy decoding: (B, D) codes -> (B, L) token ids, </s> then <pad> after the end."""
+    def epoch_metrics(self, terms: dict[str, float], ids: torch.Tensor) -> dict[str, float]:
+        """Per-epoch extras over the test set: perplexity per token from the bound
+        exp((recon + KL) / tokens) (an upper bound, comparable with a language model's) and
+        active units (Var over the sentences of mu_d above 0.01)."""
+        mus = torch.cat([self.encode(ids[i:i + 2048])[0] for i in range(0, len(ids), 2048)])
+        active = int((mus.var(0) > 0.01).sum()) if len(mus) > 1 else 0
+        bound = terms["recon"] + terms["kl"]
+        return {"perplexity": math.exp(min(bound / max(terms["tokens"], 1e-9), 700.0)),
+                "active_units": active}
+
+    def decode_start(self, z: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The decoding state for codes (B, D): the first hidden state, and z itself."""
+        h = torch.tanh(self.z_to_state(z))
+        return (h, torch.zeros_like(h), z) if self.config.cell == "lstm" else (h, z)
+
+    def decode_step(self, tokens: torch.Tensor, state: tuple[torch.Tensor, ...]):
+        """One decoder step: (N,) tokens -> (N, V) next-token logits and the new state."""
+        z = state[-1]
+        rnn_state = (state[0][None].contiguous(), state[1][None].contiguous()) \
+            if self.config.cell == "lstm" else state[0][None].contiguous()
+        o, new = self.decoder(self._inputs(tokens[:, None], z), rnn_state)
+        hs = (new[0][0], new[1][0]) if self.config.cell == "lstm" else (new[0],)
+        return self.out(o[:, 0]), (*hs, z)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, max_len: int | None = None, *, method: str = "greedy",
+               temperature: float = 1.0, beam: int = 4,
+               generator: torch.Generator | None = None, ban_unk: bool = False) -> torch.Tensor:
+        """Codes (B, D) -> token ids (B, L), </s> then <pad> after each end (batched; see
+        ``models.decoding.generate`` for the methods)."""
         max_len = max_len or self.config.max_len + 1
-        b = len(z)
-        state = self._state(torch.tanh(self.z_to_state(z)))
-        token = torch.full((b, 1), BOS, dtype=torch.int64, device=z.device)
-        out = torch.full((b, max_len), PAD, dtype=torch.int64, device=z.device)
-        done = torch.zeros(b, dtype=torch.bool, device=z.device)
-        for t in range(max_len):
-            o, state = self.decoder(self.embed(token), state)
-            token = self.out(o[:, -1]).argmax(-1, keepdim=True)  # (B, 1)
-            out[:, t] = torch.where(done, PAD, token[:, 0])
-            done |= token[:, 0] == EOS
-            if bool(done.all()):
-                break
-        return out
+        return generate(self.decode_step, self.decode_start(z.float()), max_len, method=method,
+                        temperature=temperature, beam=beam, generator=generator,
+                        ban_unk=ban_unk)

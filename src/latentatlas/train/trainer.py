@@ -255,7 +255,12 @@ class _Loop:
             record = {"epoch": state.epoch}
             record.update({f"train_{k}": v / totals["_n"] for k, v in totals.items()
                            if not k.startswith("_")})
-            record.update({f"test_{k}": v for k, v in self._evaluate().items()})
+            terms = self._evaluate()
+            extra = getattr(self.model, "epoch_metrics", None)  # e.g. perplexity, active units
+            if extra is not None:
+                self.model.eval()
+                terms.update(extra(terms, *self.test_data))
+            record.update({f"test_{k}": v for k, v in terms.items()})
             record.update({"seconds": round(seconds, 4), "items_per_s": round(n / seconds, 1)})
             state.history.append(record)
             runfile.save_weights(self.model, self.out / runfile.WEIGHTS)

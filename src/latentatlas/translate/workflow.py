@@ -13,7 +13,7 @@ from safetensors.torch import save_file
 from ..atlas import run_codes
 from ..errors import UserError
 from ..fileio import write_atomic
-from ..models.run import load, load_run_data, read_config
+from ..models.run import load, load_image_data, read_config
 from .maps import MLPMap, make_map
 from .relative import relative_agreement
 from .similarity import cka, shuffled_null, svcca
@@ -45,7 +45,7 @@ def paired_codes(runs: list[str | Path], split: str, data_dir: str | Path | None
     (cached codes), or of ``dataset`` when one is named (encoded afresh by each model)."""
     if dataset is None:
         _same_data(runs)
-        data = load_run_data(runs[0], data_dir)
+        data = load_image_data(runs[0], data_dir)
         codes = [run_codes(r, split, data=data).mu for r in runs]
     else:
         from ..atlas import encode
@@ -127,7 +127,7 @@ def translate(run_a: str | Path, run_b: str | Path, method: str = "linear",
     null_map.fit(train_a[fit_idx], train_b[shuffled])
     model_b = load(run_b)
     if dataset is None:
-        x = load_run_data(run_b, data_dir).test_x
+        x = load_image_data(run_b, data_dir).test_x
     else:
         from ..data import load_dataset
 
@@ -190,7 +190,7 @@ def transfer(run_a: str | Path, run_b: str | Path, concept_name: str, method: st
     except ValueError as e:
         raise UserError(str(e)) from None
     model_a, model_b = load(run_a), load(run_b)
-    data = load_run_data(run_b, data_dir)
+    data = load_image_data(run_b, data_dir)
     pos = concept.params.get("pos")
     idx = select(pos, data, split="test", n=n_items)
     z_a = encode(model_a, data.test_x[idx]).mu

@@ -1,0 +1,75 @@
+"""The latent space of a sentence model: encode texts, decode codes in batches, homotopies
+between two sentences (Bowman et al. 2016, Table 3) and the sentences under every knob setting.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import UserError
+from .interpolate import interpolate
+from .knobs import Knobs, knob_positions
+
+
+def token_ids(model, texts: list[str]) -> torch.Tensor:
+    """Texts -> (N, T) ids in the model's vocabulary; a text of only unknown words is an error
+    (its code would say nothing about it)."""
+    for text in texts:
+        if not text.strip():
+            raise UserError("empty text")
+        if model.vocab.unknown_share(text) == 1.0:
+            raise UserError(f"every word of {text[:60]!r} is unknown to this model's vocabulary")
+    return model.vocab.batch(texts, model.config.max_len)
+
+
+@torch.no_grad()
+def encode_texts(model, texts: list[str]) -> torch.Tensor:
+    """Texts -> (N, D) posterior means."""
+    return model.encode(token_ids(model, texts))[0]
+
+
+@torch.no_grad()
+def decode_texts(model, z: torch.Tensor, *, method: str = "greedy", temperature: float = 1.0,
+                 beam: int = 4, batch_size: int = 4096, seed: int = 0,
+                 ban_unk: bool = False) -> list[str]:
+    """(N, D) codes -> N sentences, decoded in batches of ``batch_size``; ``ban_unk`` never
+    emits <unk>."""
+    gen = torch.Generator().manual_seed(seed)
+    out: list[str] = []
+    for i in range(0, len(z), batch_size):
+        ids = model.decode(z[i:i + batch_size], method=method, temperature=temperature,
+                           beam=beam, generator=gen, ban_unk=ban_unk)
+        out += [model.vocab.decode(row) for row in ids.tolist()]
+    return out
+
+
+def homotopy(model, a: str, b: str, steps: int, path: str = "lerp",
+             **decoding) -> list[tuple[str, str]]:
+    """Rows (name, sentence): s0 (the input), the ``steps`` decodes from z0 to z1 along a
+    ``path`` ("lerp" or "slerp"), s1. ``decoding``: ``decode_texts``' options."""
+    z = encode_texts(model, [a, b])
+    codes = interpolate(z[0], z[1], steps, path)
+    decoded = decode_texts(model, codes, **decoding)
+    names = ["z0", *[f"z{t:.2f}"[:5] for t in torch.linspace(0, 1, steps)[1:-1].tolist()],
+             "z1"]
+    return [("s0", a), *zip(names, decoded, strict=True), ("s1", b)]
+
+
+def knob_table(model, knobs: Knobs, texts: list[str], steps: int = 3, span: float = 2.0,
+               batch_size: int = 4096, ban_unk: bool = False) -> dict:
+    """Every knob combination for each text, decoded greedily in batches: steps**k x items
+    sentences, knob 0 varying slowest (the table a static slider page looks up)."""
+    z = encode_texts(model, texts)
+    values, codes = knob_positions(knobs, z, steps, span)
+    flat = decode_texts(model, codes.reshape(-1, codes.shape[-1]), batch_size=batch_size,
+                        ban_unk=ban_unk)
+    per = len(values)
+    return {
+        "knobs": knobs.components_.shape[0], "steps": torch.linspace(-span, span,
+                                                                      steps).tolist(),
+        "order": "row-major over knob values, knob 0 slowest",
+        "explained_variance_ratio": [round(float(r), 5)
+                                     for r in knobs.explained_variance_ratio_],
+        "items": [{"text": t, "decodes": flat[i * per:(i + 1) * per]}
+                  for i, t in enumerate(texts)],
+    }

@@ -1,0 +1,120 @@
+"""Batched decoding for every text model: greedy, sampling with a temperature, and beam search.
+
+A model decodes through two things: a start ``state`` (a tuple of tensors whose first dimension
+is the batch) and ``step(tokens, state) -> (logits, state)`` for (N,) token ids and (N, V)
+next-token logits. Finished rows leave the batch as they finish, so a batch costs about as much
+as its sentences' mean length, not its longest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
+METHODS = ("greedy", "sample", "beam")
+
+State = tuple[torch.Tensor, ...]
+Step = Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]
+
+
+def _take(state: State, index: torch.Tensor) -> State:
+    return tuple(s.index_select(0, index) for s in state)
+
+
+def _allowed(logits: torch.Tensor, ban_unk: bool) -> torch.Tensor:
+    """fp32 logits with <pad> and <s> (never a next token) and optionally <unk> ruled out."""
+    logits = logits.float()
+    logits[:, PAD] = float("-inf")
+    logits[:, BOS] = float("-inf")
+    if ban_unk:
+        logits[:, UNK] = float("-inf")
+    return logits
+
+
+@torch.no_grad()
+def generate(step: Step, state: State, max_len: int, *, method: str = "greedy",
+             temperature: float = 1.0, beam: int = 4, length_penalty: float = 1.0,
+             generator: torch.Generator | None = None, ban_unk: bool = False) -> torch.Tensor:
+    """Decode a batch from ``state``: (B, max_len) ids, </s> then <pad> after each end.
+
+    ``method``: "greedy" (argmax), "sample" (softmax(logits / temperature)), or "beam"
+    (``beam`` hypotheses per row, the best by log-probability / length**length_penalty).
+    ``ban_unk`` never emits <unk>.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "sample" and not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    if method == "beam":
+        return _beam(step, state, max_len, beam, length_penalty, ban_unk)
+    b = len(state[0])
+    device = state[0].device
+    out = torch.full((b, max_len), PAD, dtype=torch.int64, device=device)
+    alive = torch.arange(b, device=device)  # rows of ``out`` still decoding
+    tokens = torch.full((b,), BOS, dtype=torch.int64, device=device)
+    for t in range(max_len):
+        logits, state = step(tokens, state)
+        logits = _allowed(logits, ban_unk)
+        if method == "greedy":
+            tokens = logits.argmax(-1)
+        else:
+            probs = torch.softmax(logits / temperature, -1)
+            tokens = torch.multinomial(probs, 1, generator=generator)[:, 0]
+        out[alive, t] = tokens
+        going = tokens != EOS
+        if not bool(going.all()):
+            keep = going.nonzero()[:, 0]
+            alive, tokens, state = alive[keep], tokens[keep], _take(state, keep)
+            if len(alive) == 0:
+                break
+    return out
+
+
+def _beam(step: Step, state: State, max_len: int, k: int, length_penalty: float,
+          ban_unk: bool) -> torch.Tensor:
+    """Beam search over all B rows at once, B * k hypotheses per step."""
+    b = len(state[0])
+    device = state[0].device
+    state = _take(state, torch.arange(b, device=device).repeat_interleave(k))
+    scores = torch.full((b, k), float("-inf"), device=device)
+    scores[:, 0] = 0.0  # one live hypothesis per row at the start
+    history = torch.full((b, k, max_len), PAD, dtype=torch.int64, device=device)
+    lengths = torch.zeros(b, k, device=device)
+    done = torch.zeros(b, k, dtype=torch.bool, device=device)
+    tokens = torch.full((b * k,), BOS, dtype=torch.int64, device=device)
+    for t in range(max_len):
+        logits, state = step(tokens, state)
+        logp = torch.log_softmax(_allowed(logits, ban_unk), -1)
+        v = logp.shape[-1]
+        logp = logp.view(b, k, v)
+        # a finished hypothesis continues only with <pad>, at no cost
+        finished = torch.full((v,), float("-inf"), device=device)
+        finished[PAD] = 0.0
+        logp = torch.where(done[..., None], finished, logp)
+        top, flat = (scores[..., None] + logp).view(b, k * v).topk(k, dim=1)
+        origin, tokens2 = flat // v, flat % v  # (b, k) which hypothesis, which token
+        rows = (torch.arange(b, device=device)[:, None] * k + origin).view(-1)
+        state = _take(state, rows)
+        history = history.gather(1, origin[..., None].expand(-1, -1, max_len)).clone()
+        history[:, :, t] = tokens2
+        was_done = done.gather(1, origin)
+        lengths = lengths.gather(1, origin) + (~was_done).float()
+        done = was_done | (tokens2 == EOS)
+        scores = top
+        tokens = tokens2.view(-1)
+        if bool(done.all()):
+            break
+    best = (scores / lengths.clamp_min(1.0) ** length_penalty).argmax(1)
+    return history[torch.arange(b, device=device), best]
+
+
+def check_decoding(method: str, temperature: float, beam: int) -> None:
+    """Raise ValueError for settings ``generate`` would refuse, before any work is done."""
+    if method not in METHODS:
+        raise ValueError(f"--decode must be one of {', '.join(METHODS)}, got {method!r}")
+    if not temperature > 0:
+        raise ValueError(f"--temperature must be positive, got {temperature}")
+    if beam < 1:
+        raise ValueError(f"--beam must be at least 1, got {beam}")

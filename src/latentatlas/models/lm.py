@@ -1,0 +1,135 @@
+"""An LSTM (or GRU) language model, optionally conditioned on a context.
+
+    loss(x | c) = -sum_t log p(x_t | x_<t, c)                       nats per sentence
+
+With ``condition="scalar"`` every word embedding is concatenated with the context value (a
+song's "energy" in [0, 1], say); with ``condition="category"`` with a learned embedding of the
+context's category. The training range of a scalar and the list of categories are kept in the
+config, so generation can refuse a context the model never saw.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+
+from .decoding import BOS, PAD, generate
+from .seqloss import sentence_nll, trim
+
+CONDITIONS = ("none", "scalar", "category")
+
+
+@dataclass
+class LMConfig:
+    vocab_size: int
+    embed_dim: int = 128
+    hidden: int = 256
+    cell: str = "lstm"
+    condition: str = "none"  # "none", "scalar" or "category"
+    condition_name: str = ""  # what the context is called in the data ("energy", "category")
+    categories: list[str] = field(default_factory=list)
+    context_range: list[float] = field(default_factory=list)  # [lo, hi] seen in training
+    category_dim: int = 16
+    max_len: int = 32  # tokens per sentence, <s> and </s> excluded
+
+    def validate(self) -> None:
+        if self.vocab_size < 5:
+            raise ValueError(f"the vocabulary is too small ({self.vocab_size} tokens)")
+        if self.cell not in ("gru", "lstm"):
+            raise ValueError(f"--cell must be gru or lstm, got {self.cell!r}")
+        if self.condition not in CONDITIONS:
+            raise ValueError(f"condition must be one of {CONDITIONS}, got {self.condition!r}")
+        if self.condition == "category" and len(self.categories) < 2:
+            raise ValueError("a category condition needs at least 2 categories")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def context_width(self) -> int:
+        return {"none": 0, "scalar": 1, "category": self.category_dim}[self.condition]
+
+
+class LanguageModel(nn.Module):
+    """(B, T) token ids (<s> ... </s> <pad>...) and an optional (B,) context -> next-token NLL."""
+
+    is_variational = False
+
+    def __init__(self, config: LMConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        rnn = nn.GRU if config.cell == "gru" else nn.LSTM
+        self.embed = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=PAD)
+        if config.condition == "category":
+            self.category = nn.Embedding(len(config.categories), config.category_dim)
+        self.rnn = rnn(config.embed_dim + config.context_width, config.hidden, batch_first=True)
+        self.out = nn.Linear(config.hidden, config.vocab_size)
+
+    def context_vector(self, context: torch.Tensor | None, n: int) -> torch.Tensor | None:
+        """(N,) context values (floats) or category indices (ints) -> (N, C), or None."""
+        c = self.config.condition
+        if c == "none":
+            return None
+        if context is None:
+            raise ValueError(f"this model is conditioned on {self.config.condition_name!r}; "
+                             "give a context")
+        if c == "scalar":
+            return context.float().reshape(n, 1)
+        return self.category(context.long().reshape(n))
+
+    def _inputs(self, tokens: torch.Tensor, cvec: torch.Tensor | None) -> torch.Tensor:
+        e = self.embed(tokens)
+        if cvec is not None:
+            e = torch.cat([e, cvec[:, None, :].expand(-1, e.shape[1], -1).to(e.dtype)], -1)
+        return e
+
+    def loss(self, ids: torch.Tensor, context: torch.Tensor | None = None
+             ) -> dict[str, torch.Tensor]:
+        """Next-token NLL, nats per sentence (mean over the batch), and tokens per sentence."""
+        ids = trim(ids)
+        inputs, targets = ids[:, :-1], ids[:, 1:]
+        out, _ = self.rnn(self._inputs(inputs, self.context_vector(context, len(ids))))
+        nll, tokens = sentence_nll(self.out, out, targets)
+        return {"loss": nll, "nll": nll, "tokens": tokens}
+
+    def forward(self, ids: torch.Tensor, context: torch.Tensor | None = None):
+        return self.loss(ids, context)
+
+    def epoch_metrics(self, terms: dict[str, float], *data: torch.Tensor) -> dict[str, float]:
+        """Test perplexity per token."""
+        return {"perplexity": math.exp(min(terms["nll"] / max(terms["tokens"], 1e-9), 700.0))}
+
+    def decode_start(self, context: torch.Tensor | None, n: int) -> tuple[torch.Tensor, ...]:
+        h = torch.zeros(n, self.config.hidden, device=self.out.weight.device)
+        cvec = self.context_vector(context, n)
+        hs = (h, torch.zeros_like(h)) if self.config.cell == "lstm" else (h,)
+        return hs if cvec is None else (*hs, cvec)
+
+    def decode_step(self, tokens: torch.Tensor, state: tuple[torch.Tensor, ...]):
+        """One step: (N,) tokens -> (N, V) next-token logits and the new state."""
+        lstm = self.config.cell == "lstm"
+        n_h = 2 if lstm else 1
+        cvec = state[n_h] if len(state) > n_h else None
+        rnn_state = (state[0][None].contiguous(), state[1][None].contiguous()) if lstm \
+            else state[0][None].contiguous()
+        o, new = self.rnn(self._inputs(tokens[:, None], cvec), rnn_state)
+        hs = (new[0][0], new[1][0]) if lstm else (new[0],)
+        return self.out(o[:, 0]), (*hs, cvec) if cvec is not None else hs
+
+    @torch.no_grad()
+    def generate(self, n: int, context: torch.Tensor | None = None, *, method: str = "sample",
+                 temperature: float = 1.0, beam: int = 4, max_len: int | None = None,
+                 generator: torch.Generator | None = None, ban_unk: bool = False
+                 ) -> torch.Tensor:
+        """``n`` sentences as (n, L) ids (batched), each under its row of ``context`` (n,)."""
+        max_len = max_len or self.config.max_len + 1
+        return generate(self.decode_step, self.decode_start(context, n), max_len,
+                        method=method, temperature=temperature, beam=beam, generator=generator,
+                        ban_unk=ban_unk)
+
+
+__all__ = ["BOS", "LMConfig", "LanguageModel"]
