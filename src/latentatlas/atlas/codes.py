@@ -96,8 +96,8 @@ def run_codes(run_dir: str | Path, split: str = "test", *, model: LatentModel | 
             pass  # a damaged cache is rebuilt below
     model = model if model is not None else load(run_dir)
     if not hasattr(model, "encode"):
-        raise UserError(f"{run_dir} holds a {read_config(run_dir)['kind']}, which has no "
-                        "latent space")
+        kind = read_config(run_dir)["kind"]
+        raise UserError(f"{run_dir} holds a model of kind {kind!r}, which has no latent space")
     if isinstance(items, list):  # texts: token ids the way the model was trained on them
         items = model.vocab.batch(items, model.config.max_len)
     codes = encode(model, items)

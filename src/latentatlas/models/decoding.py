@@ -23,6 +23,15 @@ def _take(state: State, index: torch.Tensor) -> State:
     return tuple(s.index_select(0, index) for s in state)
 
 
+def rnn_step(rnn: torch.nn.Module, x: torch.Tensor, hs: State) -> tuple[torch.Tensor, State]:
+    """One step of a one-layer GRU (``hs = (h,)``) or LSTM (``hs = (h, c)``), hidden states
+    (N, H) batch first: inputs (N, 1, E) -> output (N, H) and the new hidden states."""
+    state = tuple(h[None].contiguous() for h in hs)
+    out, new = rnn(x, state if len(state) == 2 else state[0])
+    new = new if isinstance(new, tuple) else (new,)
+    return out[:, 0], tuple(n[0] for n in new)
+
+
 def _allowed(logits: torch.Tensor, ban_unk: bool) -> torch.Tensor:
     """fp32 logits with <pad> and <s> (never a next token) and optionally <unk> ruled out."""
     logits = logits.float()

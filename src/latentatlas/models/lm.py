@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn as nn
 
-from .decoding import BOS, PAD, generate
+from .decoding import BOS, PAD, generate, rnn_step
 from .seqloss import sentence_nll, trim
 
 CONDITIONS = ("none", "scalar", "category")
@@ -111,14 +111,10 @@ class LanguageModel(nn.Module):
 
     def decode_step(self, tokens: torch.Tensor, state: tuple[torch.Tensor, ...]):
         """One step: (N,) tokens -> (N, V) next-token logits and the new state."""
-        lstm = self.config.cell == "lstm"
-        n_h = 2 if lstm else 1
-        cvec = state[n_h] if len(state) > n_h else None
-        rnn_state = (state[0][None].contiguous(), state[1][None].contiguous()) if lstm \
-            else state[0][None].contiguous()
-        o, new = self.rnn(self._inputs(tokens[:, None], cvec), rnn_state)
-        hs = (new[0][0], new[1][0]) if lstm else (new[0],)
-        return self.out(o[:, 0]), (*hs, cvec) if cvec is not None else hs
+        n_h = 2 if self.config.cell == "lstm" else 1
+        hs, cvec = state[:n_h], (state[n_h] if len(state) > n_h else None)
+        o, hs = rnn_step(self.rnn, self._inputs(tokens[:, None], cvec), hs)
+        return self.out(o), hs if cvec is None else (*hs, cvec)
 
     @torch.no_grad()
     def generate(self, n: int, context: torch.Tensor | None = None, *, method: str = "sample",

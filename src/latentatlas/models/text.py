@@ -22,7 +22,14 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from .decoding import BOS, EOS, PAD, UNK, generate  # the ids data.vocab gives the specials
+from .decoding import (  # the ids data.vocab gives the specials
+    BOS,
+    EOS,
+    PAD,
+    UNK,
+    generate,
+    rnn_step,
+)
 from .seqloss import sentence_nll, trim
 
 __all__ = ["BOS", "EOS", "PAD", "UNK", "SentenceVAE", "TextModelConfig", "kl_weight",
@@ -182,12 +189,9 @@ class SentenceVAE(nn.Module):
 
     def decode_step(self, tokens: torch.Tensor, state: tuple[torch.Tensor, ...]):
         """One decoder step: (N,) tokens -> (N, V) next-token logits and the new state."""
-        z = state[-1]
-        rnn_state = (state[0][None].contiguous(), state[1][None].contiguous()) \
-            if self.config.cell == "lstm" else state[0][None].contiguous()
-        o, new = self.decoder(self._inputs(tokens[:, None], z), rnn_state)
-        hs = (new[0][0], new[1][0]) if self.config.cell == "lstm" else (new[0],)
-        return self.out(o[:, 0]), (*hs, z)
+        *hs, z = state
+        o, hs = rnn_step(self.decoder, self._inputs(tokens[:, None], z), tuple(hs))
+        return self.out(o), (*hs, z)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, max_len: int | None = None, *, method: str = "greedy",
