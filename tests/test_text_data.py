@@ -75,7 +75,7 @@ def test_user_file_errors(tmp_path, capsys):
         read_lines(tmp_path / "ctx.tsv")
 
 
-def test_fortunes_from_a_folder_of_fortune_files(tmp_path):
+def test_fortunes_from_a_folder_of_fortune_files(tmp_path, monkeypatch):
     (tmp_path / "wisdom").write_text("Look before you leap.\n%\nHe who hesitates. Is lost.\n%\n")
     (tmp_path / "wisdom.dat").write_bytes(b"\x00\x01")
     (tmp_path / "jokes").write_text("Why? Because.\n%\n")
@@ -86,6 +86,10 @@ def test_fortunes_from_a_folder_of_fortune_files(tmp_path):
     assert "Is lost." in texts and len(texts) == 5
     with pytest.raises(UserError, match="apt-get install fortunes"):
         fortunes(tmp_path / "none")
+    monkeypatch.setattr("latentatlas.data.text.FORTUNES_DIR", tmp_path)
+    assert len(load_text("fortunes").train + load_text("fortunes").test) == 3
+    split = load_text("fortunes:sentences")
+    assert len(split.train + split.test) == 5 and set(split.classes) == {"jokes", "wisdom"}
 
 
 @pytest.mark.skipif(not (WORDNET_DIR / "data.verb").exists(),
@@ -95,6 +99,9 @@ def test_wordnet_example_sentences():
     assert 45_000 < len(examples) < 52_000
     assert "She choked with emotion when she spoke about her deceased husband" in examples
     assert not any('"' in e for e in examples[:1000])
+    with_glosses = wordnet_examples(glosses=True)
+    assert "an entity that has physical existence" in with_glosses
+    assert set(examples) < set(with_glosses)
 
 
 def test_unknown_text_dataset():

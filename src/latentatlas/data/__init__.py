@@ -27,8 +27,10 @@ DATASETS = {
         DatasetInfo("digits", "8x8 digits bundled in scikit-learn", "1,497 + 300"),
         DatasetInfo("shapes", "synthetic silhouettes with exact factors", "20,000 + 5,000"),
         DatasetInfo("images:PATH", "a folder of PNG/JPEG files, optional labels.csv", "yours"),
-        DatasetInfo("wordnet", "example sentences of WordNet's glosses (text)", "~48,000"),
-        DatasetInfo("fortunes", "Debian's fortunes, labelled by category (text)", "~15,000"),
+        DatasetInfo("wordnet", "example sentences of WordNet's glosses (text); "
+                    "wordnet:glosses adds the definitions", "~48,000"),
+        DatasetInfo("fortunes", "Debian's fortunes, labelled by category (text); "
+                    "fortunes:sentences splits them", "~15,000"),
         DatasetInfo("grammar", "synthetic sentences with known factors (text); "
                     "grammar:he=0.6,she=0.2,they=0.2 plants a subject skew", "20,000"),
         DatasetInfo("text:PATH", "one text per line, optional TSV label/context (text)",
@@ -82,7 +84,7 @@ def load_dataset(
         data = load_digits(image_size, seed)
     elif spec.startswith("images:"):
         data = load_folder(spec.removeprefix("images:"), image_size, seed)
-    elif spec in ("wordnet", "fortunes", "grammar") or spec.startswith(("text:", "grammar:")):
+    elif spec.split(":")[0] in ("wordnet", "fortunes", "grammar", "text"):
         raise UserError(f"{spec!r} is a text dataset; train a text model on it "
                         "(--model text-vae)")
     else:

@@ -70,9 +70,9 @@ def _pick(items: list, idx: np.ndarray) -> list:
     return [items[i] for i in idx]
 
 
-def wordnet_examples(root: Path = WORDNET_DIR) -> list[str]:
+def wordnet_examples(root: Path = WORDNET_DIR, glosses: bool = False) -> list[str]:
     """The example sentences of WordNet's glosses (the quoted parts after '|'), deduplicated,
-    in file order."""
+    in file order; with ``glosses`` the definitions too (the unquoted parts)."""
     files = [root / f"data.{pos}" for pos in ("noun", "verb", "adj", "adv")]
     if not all(f.is_file() for f in files):
         raise UserError(f"dataset 'wordnet' is not installed here (no {root}/data.*); fix: "
@@ -83,16 +83,21 @@ def wordnet_examples(root: Path = WORDNET_DIR) -> list[str]:
         for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith("  ") or "|" not in line:  # the licence header
                 continue
-            for ex in quoted.findall(line.split("|", 1)[1]):
+            gloss = line.split("|", 1)[1]
+            texts = quoted.findall(gloss)
+            if glosses:
+                texts += [d for d in quoted.sub("", gloss).split(";")]
+            for ex in texts:
                 ex = ex.strip()
                 if len(ex.split()) >= 2:
                     seen.setdefault(ex, None)
     return list(seen)
 
 
-def fortunes(root: Path = FORTUNES_DIR, sentences: bool = False) -> tuple[list[str], list[str]]:
+def fortunes(root: Path | None = None, sentences: bool = False) -> tuple[list[str], list[str]]:
     """Every fortune with its category (the file it comes from); ``sentences`` splits each
     fortune into its sentences."""
+    root = FORTUNES_DIR if root is None else root
     if not root.is_dir():
         raise UserError(f"dataset 'fortunes' is not installed here (no {root}); fix: "
                         "apt-get install fortunes")
@@ -157,10 +162,11 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False,
 
     labels = context = None
     factors: dict[str, list] = {}
-    if spec == "wordnet":
-        texts, source = wordnet_examples(), str(WORDNET_DIR)
-    elif spec == "fortunes":
-        (texts, labels), source = fortunes(sentences=sentences), str(FORTUNES_DIR)
+    if spec in ("wordnet", "wordnet:glosses"):
+        texts, source = wordnet_examples(glosses=spec.endswith("glosses")), str(WORDNET_DIR)
+    elif spec in ("fortunes", "fortunes:sentences"):
+        split = sentences or spec.endswith(":sentences")
+        (texts, labels), source = fortunes(sentences=split), str(FORTUNES_DIR)
     elif spec == "grammar" or spec.startswith("grammar:"):
         try:
             weights = grammar.parse_weights(spec[8:]) if spec.startswith("grammar:") else None
@@ -173,8 +179,9 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False,
         texts, labels, context = read_lines(spec.removeprefix("text:"))
         source = spec.removeprefix("text:")
     else:
-        raise UserError(f"unknown text dataset {spec!r}; known: wordnet, fortunes, grammar, "
-                        "grammar:he=W,she=W,they=W, text:PATH")
+        raise UserError(f"unknown text dataset {spec!r}; known: wordnet, wordnet:glosses, "
+                        "fortunes, fortunes:sentences, grammar, grammar:he=W,she=W,they=W, "
+                        "text:PATH")
     if n is not None and not spec.startswith("grammar"):
         texts = texts[:n]
         labels = labels[:n] if labels else None
