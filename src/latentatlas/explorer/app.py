@@ -1,0 +1,189 @@
+"""The explorer's web app: a JSON API over ``Explorer`` and one static page (no CDN, no build).
+
+Every request is validated: a latent of the wrong length, NaN or infinite values, more than
+4,096 codes, an unknown run or concept, or a body over 1 MB is a 4xx answer with a message.
+Runs are addressed by id, never by a path from the client.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from importlib import resources
+from typing import Literal
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import UserError
+from .session import MAX_BATCH, Explorer, RunView
+
+MAX_BODY = 1_000_000  # bytes
+
+
+class DecodeRequest(BaseModel):
+    z: list[list[float]] = Field(..., min_length=1, max_length=MAX_BATCH)
+
+
+class OneCode(BaseModel):
+    z: list[float] = Field(..., min_length=1, max_length=4096)
+
+
+class InterpolateRequest(BaseModel):
+    a: int
+    b: int
+    steps: int = 8
+    method: Literal["lerp", "slerp"] = "slerp"
+
+
+class ConceptRequest(BaseModel):
+    name: str = Field(..., min_length=1, max_length=64)
+    positive: list[int] = Field(..., min_length=2, max_length=5000)
+    negative: list[int] = Field(..., min_length=2, max_length=5000)
+    method: Literal["groups", "probe"] = "groups"
+
+
+class TranslateRequest(BaseModel):
+    to: str
+    z: list[float] = Field(..., min_length=1, max_length=4096)
+
+
+def _finite(values) -> None:
+    for row in values:
+        for v in row if isinstance(row, list) else [row]:
+            if not math.isfinite(v):
+                raise HTTPException(422, "the latent holds NaN or infinite values")
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def create_app(explorer: Explorer) -> FastAPI:
+    """The FastAPI app serving ``explorer``'s runs."""
+    app = FastAPI(title="Latent Atlas explorer", docs_url=None, redoc_url=None)
+    static = resources.files("latentatlas.explorer") / "static"
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        size = request.headers.get("content-length")
+        if size is not None and (not size.isdigit() or int(size) > MAX_BODY):
+            return JSONResponse({"detail": f"request body over {MAX_BODY:,} bytes"}, 413)
+        if request.method == "POST" and size is None:
+            body = await request.body()
+            if len(body) > MAX_BODY:
+                return JSONResponse({"detail": f"request body over {MAX_BODY:,} bytes"}, 413)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        # the messages and where they point, never the (possibly huge) input echoed back
+        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")}
+                  for e in exc.errors()[:5]]
+        return JSONResponse({"detail": detail}, 422)
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError):
+        return JSONResponse({"detail": str(exc)}, 422)
+
+    def run(rid: str) -> RunView:
+        try:
+            return explorer.get(rid)
+        except KeyError:
+            raise HTTPException(404, f"no run {rid!r} is open here") from None
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        return (static / "index.html").read_text(encoding="utf-8")
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    @app.get("/api/runs")
+    def runs() -> list[dict]:
+        return [r.describe() for r in explorer.runs.values()]
+
+    @app.get("/api/runs/{rid}")
+    def describe(rid: str) -> dict:
+        return run(rid).describe()
+
+    @app.post("/api/runs/{rid}/decode")
+    async def decode(rid: str, req: DecodeRequest) -> dict:
+        r = run(rid)
+        _finite(req.z)
+        z = r.check_z(req.z)
+        out = await run_in_threadpool(r.decode, z)
+        if r.kind == "text":
+            return {"texts": out}
+        return {"images": [_data_uri(p) for p in out]}
+
+    @app.post("/api/runs/{rid}/decode.png")
+    async def decode_png(rid: str, req: OneCode) -> Response:
+        r = run(rid)
+        if r.kind != "image":
+            raise HTTPException(400, "decode.png is for image runs; use /decode")
+        _finite([req.z])
+        z = r.check_z([req.z])
+        out = await run_in_threadpool(r.decode, z)
+        return Response(out[0], media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/runs/{rid}/items/{index}")
+    def item(rid: str, index: int) -> dict:
+        r = run(rid)
+        value = r.item(index)
+        label = r.labels[index] if r.labels else None
+        shown = {"text": value} if isinstance(value, str) else {"image": _data_uri(value)}
+        return {"index": index, "z": r.codes[index].tolist(), "label": label, **shown}
+
+    @app.post("/api/runs/{rid}/interpolate")
+    async def interp(rid: str, req: InterpolateRequest) -> dict:
+        r = run(rid)
+        path = r.interpolate(req.a, req.b, req.steps, req.method)
+        out = await run_in_threadpool(r.decode, path)
+        if r.kind == "text":
+            return {"method": req.method, "texts": out}
+        return {"method": req.method, "images": [_data_uri(p) for p in out]}
+
+    @app.get("/api/runs/{rid}/map")
+    def map_points(rid: str) -> dict:
+        return run(rid).map_points()
+
+    @app.get("/api/runs/{rid}/knobs")
+    def knobs(rid: str) -> dict:
+        return run(rid).describe()["knobs"]
+
+    @app.get("/api/runs/{rid}/concepts")
+    def concepts(rid: str) -> list[dict]:
+        return run(rid).concepts()
+
+    @app.get("/api/runs/{rid}/concepts/{name}")
+    def concept(rid: str, name: str) -> dict:
+        for c in run(rid).concepts():
+            if c["name"] == name:
+                return c
+        raise HTTPException(404, f"no concept {name!r} in run {rid!r}")
+
+    @app.post("/api/runs/{rid}/concepts")
+    def create_concept(rid: str, req: ConceptRequest) -> dict:
+        return run(rid).create_concept(req.name, req.positive, req.negative, req.method)
+
+    @app.post("/api/runs/{rid}/translate")
+    async def translate(rid: str, req: TranslateRequest) -> dict:
+        a, b = run(rid), run(req.to)
+        if a.id == b.id:
+            raise HTTPException(400, "translate needs two different runs")
+        _finite([req.z])
+        z = a.check_z([req.z])
+        t_map = await run_in_threadpool(explorer.translation, a.id, b.id)
+        zb = t_map.transform(z)
+        out = await run_in_threadpool(b.decode, zb)
+        shown = {"text": out[0]} if b.kind == "text" else {"image": _data_uri(out[0])}
+        return {"z": zb[0].tolist(), **shown}
+
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    return app

@@ -1,0 +1,272 @@
+"""The explorer: its JSON API (every 4xx case), the page in Debian's Chromium driven by
+Playwright, and the static export opened from file://. Screenshots go to test-artifacts/."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from latentatlas.explorer import Explorer
+from latentatlas.explorer.app import create_app
+
+from .conftest import REPO, cli
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("explore")
+    out = []
+    for name, hidden in (("small", "64"), ("wide", "128")):
+        p = cli("train", "--data", "shapes", "--n-train", "2000", "--n-test", "300",
+                "--latent-dim", "6", "--hidden", hidden, "--epochs", "2", "--threads", "1",
+                "--quiet", "--out", str(root / name))
+        assert p.returncode == 0, p.stderr
+        out.append(root / name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def client(runs):
+    return TestClient(create_app(Explorer([str(r) for r in runs])))
+
+
+def test_api_decodes_items_maps_and_interpolates(client):
+    listed = client.get("/api/runs").json()
+    assert [r["id"] for r in listed] == ["small", "wide"] and listed[0]["latent_dim"] == 6
+    assert len(listed[0]["knobs"]["components"]) == 5
+    png = client.post("/api/runs/small/decode.png", json={"z": [0.0] * 6})
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    batch = client.post("/api/runs/small/decode", json={"z": [[0.0] * 6, [1.0] * 6]}).json()
+    assert len(batch["images"]) == 2 and batch["images"][0] != batch["images"][1]
+    item = client.get("/api/runs/small/items/3").json()
+    assert len(item["z"]) == 6 and item["image"].startswith("data:image/png;base64,")
+    m = client.get("/api/runs/small/map").json()
+    assert len(m["points"]) == 300 and m["method"] == "pca"
+    strip = client.post("/api/runs/small/interpolate",
+                        json={"a": 0, "b": 5, "steps": 8, "method": "lerp"}).json()
+    assert len(strip["images"]) == 8
+    t = client.post("/api/runs/small/translate", json={"to": "wide", "z": item["z"]}).json()
+    assert len(t["z"]) == 6 and t["image"].startswith("data:image/png")
+
+
+def test_api_creates_a_concept_from_selected_points_and_saves_it(client, runs):
+    m = client.get("/api/runs/small/map").json()["points"]
+    left = [p[3] for p in sorted(m, key=lambda p: p[0])[:30]]
+    right = [p[3] for p in sorted(m, key=lambda p: p[0])[-30:]]
+    c = client.post("/api/runs/small/concepts",
+                    json={"name": "left-right", "positive": right, "negative": left}).json()
+    assert c["name"] == "left-right" and len(c["vector"]) == 6
+    saved = json.loads((runs[0] / "atlas" / "concepts.json").read_text())
+    assert "left-right" in json.dumps(saved)
+    assert client.get("/api/runs/small/concepts/left-right").status_code == 200
+
+
+@pytest.mark.parametrize("method,path,body,code,message", [
+    ("post", "/api/runs/small/decode", {"z": [[0.0] * 5]}, 422, "has 6 numbers"),
+    ("post", "/api/runs/small/decode.png", {"z": [0.0] * 7}, 422, "has 6 numbers"),
+    ("post", "/api/runs/small/decode", {"z": [[float("nan")] * 6]}, 422, "NaN or infinite"),
+    ("post", "/api/runs/small/decode.png", {"z": [float("inf")] * 6}, 422, "NaN or infinite"),
+    ("post", "/api/runs/small/decode", {"z": [[0.0] * 6] * 40000}, 413, "bytes"),
+    ("post", "/api/runs/nope/decode", {"z": [[0.0] * 6]}, 404, "no run 'nope'"),
+    ("get", "/api/runs/small/concepts/nope", None, 404, "no concept 'nope'"),
+    ("get", "/api/runs/small/items/300", None, 422, "out of range"),
+    ("post", "/api/runs/small/interpolate", {"a": 0, "b": 1, "steps": 500}, 422, "steps"),
+    ("post", "/api/runs/small/concepts",
+     {"name": "<script>", "positive": [1, 2], "negative": [3, 4]}, 422, "concept name"),
+    ("post", "/api/runs/small/translate", {"to": "small", "z": [0.0] * 6}, 400, "two different"),
+    ("post", "/api/runs/small/decode", {"zz": 1}, 422, "Field required"),
+])
+def test_api_answers_bad_requests_with_4xx_and_a_message(client, method, path, body, code,
+                                                         message):
+    if method == "get":
+        r = client.get(path)
+    else:  # send the body as written (NaN and Infinity tokens included)
+        r = client.post(path, content=json.dumps(body),
+                        headers={"content-type": "application/json"})
+    assert r.status_code == code, r.text[:300]
+    assert message in json.dumps(r.json()["detail"])
+    assert len(r.content) < 2000  # the answer never echoes the request back
+
+
+def test_a_batch_of_4097_codes_under_the_size_limit_is_refused(client):
+    body = json.dumps({"z": [[0] * 6] * 4097}).replace(" ", "")
+    assert len(body) < 1_000_000
+    r = client.post("/api/runs/small/decode", content=body,
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(runs):
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "latentatlas", "explore", str(runs[0]),
+                             str(runs[1]), "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read()) from None
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def _pixels(page, selector):
+    """The decoded image's pixels, read back through a canvas."""
+    return page.evaluate("""(sel) => {
+        const img = document.querySelector(sel), c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        return Array.from(g.getImageData(0, 0, c.width, c.height).data);
+    }""", selector)
+
+
+def _shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_the_page_in_a_real_browser(server, browser, runs):
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server)
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    _shot(page, "explorer-loaded")
+    assert page.text_content("#status").startswith("item 0")
+    before = _pixels(page, "#decoded")
+    n = page.evaluate("window.__decodes")
+    slider = page.locator("#knobs input[type=range]").first
+    slider.fill("2.5")  # moves the slider and fires input
+    page.wait_for_function(f"window.__decodes > {n} && !document.querySelector('#decoded')"
+                           ".src.startsWith('data')")
+    page.wait_for_timeout(300)
+    after = _pixels(page, "#decoded")
+    assert before != after  # the decoded image changed
+    _shot(page, "explorer-slider-moved")
+
+    # a click on a map point loads that item
+    x, y = page.evaluate("""() => { const p = state.points[7]; const [x, y] = mapXY(p);
+        const r = document.getElementById('map').getBoundingClientRect();
+        return [r.left + x, r.top + y]; }""")
+    page.mouse.click(x, y)
+    page.wait_for_function("state.current !== 0")
+    loaded = page.evaluate("""() => { const p = state.points.find((q) => q[3] === state.current);
+        const [x, y] = mapXY(p); const r = document.getElementById('map').getBoundingClientRect();
+        return [r.left + x, r.top + y]; }""")
+    assert abs(loaded[0] - x) < 0.5 and abs(loaded[1] - y) < 0.5  # the clicked point's item
+    assert page.text_content("#status").startswith(f"item {page.evaluate('state.current')}")
+    _shot(page, "explorer-map-click")
+    # shift-click a second point: the interpolation strip appears
+    x2, y2 = page.evaluate("""() => { const p = state.points[40]; const [x, y] = mapXY(p);
+        const r = document.getElementById('map').getBoundingClientRect();
+        return [r.left + x, r.top + y]; }""")
+    page.keyboard.down("Shift")
+    page.mouse.click(x2, y2)
+    page.keyboard.up("Shift")
+    page.wait_for_selector("#strip img", timeout=10_000)
+    assert page.locator("#strip img").count() == 8
+    _shot(page, "explorer-interpolation")
+
+    # a concept from two box selections is saved to the run
+    box = page.locator("#map").bounding_box()
+    page.check("input[name=mode][value=pos]")
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 2)
+    page.mouse.up()
+    page.check("input[name=mode][value=neg]")
+    page.mouse.move(box["x"] + box["width"] / 2 + 1, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2)
+    page.mouse.up()
+    assert "positive 0" not in page.text_content("#groups")
+    page.fill("#concept-name", "left-half")
+    page.click("#create-concept")
+    page.wait_for_function("document.getElementById('status').textContent.includes('left-half')")
+    assert "left-half" in (runs[0] / "atlas" / "concepts.json").read_text()
+    assert page.locator("#concepts input[type=range]").count() >= 1
+    _shot(page, "explorer-concept")
+
+    # compare: model B's decode of T(z) next to A's
+    page.select_option("#compare", "wide")
+    page.wait_for_function("document.getElementById('compared').src.startsWith('data:image')")
+    _shot(page, "explorer-compare")
+    assert not errors
+    page.close()
+
+
+def test_slider_latency_in_the_browser_is_recorded(server, browser):
+    page = browser.new_page()
+    page.goto(server)
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    page.evaluate("window.__latencies = []")
+    slider = page.locator("#knobs input[type=range]").nth(1)
+    for v in ("-2", "-1", "0", "1", "2"):
+        slider.fill(v)
+        page.wait_for_timeout(100)
+    page.wait_for_function("window.__latencies.length >= 3")
+    lat = page.evaluate("window.__latencies")
+    assert all(0 < t < 10_000 for t in lat)
+    page.close()
+
+
+def test_export_opens_from_file_and_a_slider_changes_the_image(runs, browser, tmp_path):
+    out = tmp_path / "demo.html"
+    p = cli("export", str(runs[0]), "--knobs", "3", "--steps", "3", "--items", "2", "--out",
+            str(out))
+    assert p.returncode == 0, p.stderr
+    html = out.read_text()
+    assert "http://" not in html and "https://" not in html  # nothing to fetch
+    page = browser.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-ready='1']")
+    canvas = """() => { const c = document.getElementById('view');
+        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }"""
+    before = page.evaluate(canvas)
+    assert page.get_attribute("body", "data-index") == "13"  # the centre: 1*9 + 1*3 + 1
+    page.locator("#sliders input").first.fill("2")
+    assert page.get_attribute("body", "data-index") == "22"
+    after = page.evaluate(canvas)
+    assert before != after
+    _shot(page, "export-slider-moved")
+    assert all(u.startswith(("file:", "data:")) for u in requests)
+    page.close()
