@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # torch is pinned here so pip takes the CPU wheel that lies on this disk.
 TORCH := torch==2.13.0
 
-.PHONY: setup datasets demo test bench lint clean
+.PHONY: setup datasets browser demo test bench lint clean
 
 setup: $(STAMP) datasets
 
@@ -18,12 +18,17 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 datasets:
-	@sh scripts/install-datasets.sh
+	@sh scripts/install-debian.sh dataset-fashion-mnist wordnet-base fortunes
+
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; it never
+# downloads a browser).
+browser:
+	@sh scripts/install-debian.sh chromium
 
 demo: setup
 	@$(PY) scripts/demo.py
 
-test: setup
+test: setup browser
 	@$(PY) -m pytest -q
 
 bench: setup

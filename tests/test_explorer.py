@@ -107,6 +107,56 @@ def test_a_batch_of_4097_codes_under_the_size_limit_is_refused(client):
     assert r.status_code == 422
 
 
+def test_concurrent_decodes_are_batched_and_equal_single_decodes(runs):
+    import asyncio
+
+    import torch
+
+    from latentatlas.explorer.batching import DecodeBatcher
+
+    view = Explorer([str(runs[0])]).runs["small"]
+    batcher = DecodeBatcher(view)
+    z = torch.randn(40, 6, generator=torch.Generator().manual_seed(0))
+
+    async def all_at_once():
+        return await asyncio.gather(*(batcher.decode(row) for row in z))
+
+    pngs = asyncio.run(all_at_once())
+    assert batcher.calls < 10  # 40 requests, a few model calls
+    assert pngs == view.decode(z)  # the same bytes as one batch decoded directly
+    again = asyncio.run(all_at_once())
+    assert again == pngs and batcher.calls < 10  # repeated codes come from the cache
+
+
+def test_explore_and_export_bad_input(runs, tmp_path):
+    for args, message in [
+        (("explore", str(runs[0]), str(runs[1]), str(runs[0])), "one or two runs"),
+        (("explore", str(tmp_path / "none")), "error:"),
+        (("export", str(runs[0]), "--steps", "1", "--out", str(tmp_path / "x.html")),
+         "--steps"),
+        (("export", str(runs[0]), "--knobs", "9", "--out", str(tmp_path / "x.html")),
+         "latent dimensions"),
+    ]:
+        p = cli(*args)
+        assert p.returncode == 2 and message in p.stderr, (args, p.stderr)
+        assert len(p.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_binding_all_interfaces_warns(runs):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "latentatlas", "explore", str(runs[0]),
+                             "--host", "0.0.0.0", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        line = proc.stderr.readline()
+        assert line.startswith("warning:") and "anyone" in line
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

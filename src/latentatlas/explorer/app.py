@@ -8,6 +8,7 @@ Runs are addressed by id, never by a path from the client.
 from __future__ import annotations
 
 import base64
+import json
 import math
 from importlib import resources
 from typing import Literal
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import UserError
+from .batching import DecodeBatcher
 from .session import MAX_BATCH, Explorer, RunView
 
 MAX_BODY = 1_000_000  # bytes
@@ -52,6 +54,53 @@ class TranslateRequest(BaseModel):
     z: list[float] = Field(..., min_length=1, max_length=4096)
 
 
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets 413, whether it declares its
+    length or streams it (a plain ASGI class: no per-request task as in BaseHTTPMiddleware)."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def _reject(self, send) -> None:
+        body = json.dumps({"detail": f"request body over {self.limit:,} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        size = dict(scope["headers"]).get(b"content-length")
+        if size is not None and (not size.isdigit() or int(size) > self.limit):
+            return await self._reject(send)
+        seen = 0
+        started = False
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        async def tracked(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _TooLarge:
+            if not started:
+                await self._reject(send)
+
+
 def _finite(values) -> None:
     for row in values:
         for v in row if isinstance(row, list) else [row]:
@@ -66,18 +115,10 @@ def _data_uri(png: bytes) -> str:
 def create_app(explorer: Explorer) -> FastAPI:
     """The FastAPI app serving ``explorer``'s runs."""
     app = FastAPI(title="Latent Atlas explorer", docs_url=None, redoc_url=None)
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    batchers = {rid: DecodeBatcher(view) for rid, view in explorer.runs.items()}
+    app.state.batchers = batchers
     static = resources.files("latentatlas.explorer") / "static"
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        size = request.headers.get("content-length")
-        if size is not None and (not size.isdigit() or int(size) > MAX_BODY):
-            return JSONResponse({"detail": f"request body over {MAX_BODY:,} bytes"}, 413)
-        if request.method == "POST" and size is None:
-            body = await request.body()
-            if len(body) > MAX_BODY:
-                return JSONResponse({"detail": f"request body over {MAX_BODY:,} bytes"}, 413)
-        return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
@@ -129,8 +170,8 @@ def create_app(explorer: Explorer) -> FastAPI:
             raise HTTPException(400, "decode.png is for image runs; use /decode")
         _finite([req.z])
         z = r.check_z([req.z])
-        out = await run_in_threadpool(r.decode, z)
-        return Response(out[0], media_type="image/png", headers={"Cache-Control": "no-store"})
+        png = await batchers[rid].decode(z[0])
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     @app.get("/api/runs/{rid}/items/{index}")
     def item(rid: str, index: int) -> dict:

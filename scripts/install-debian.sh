@@ -1,14 +1,14 @@
 #!/bin/sh
-# Install Debian's data packages when running as root with apt-get; quiet when nothing is missing.
-# Without them everything still works: the demo falls back to the synthetic shapes data.
-PACKAGES="dataset-fashion-mnist wordnet-base fortunes"
+# Install the Debian packages named as arguments when running as root with apt-get; quiet when
+# nothing is missing. Without them everything still works: the demo falls back to the synthetic
+# shapes data, and the browser tests are skipped with a reason.
 missing=""
-for p in $PACKAGES; do
+for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "note: not root or no apt-get; skipping Debian data packages:$missing" >&2
+    echo "note: not root or no apt-get; skipping Debian packages:$missing" >&2
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
