@@ -320,3 +320,66 @@ def test_export_opens_from_file_and_a_slider_changes_the_image(runs, browser, tm
     _shot(page, "export-slider-moved")
     assert all(u.startswith(("file:", "data:")) for u in requests)
     page.close()
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("explore-text") / "vae"
+    p = cli("train", "--model", "text-vae", "--data", "grammar", "--latent-dim", "6",
+            "--hidden", "64", "--embed-dim", "32", "--batch-size", "64", "--epochs", "5",
+            "--anneal-steps", "600", "--threads", "1", "--quiet", "--out", str(run))
+    assert p.returncode == 0, p.stderr
+    return run
+
+
+def _serve(run):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "latentatlas", "explore", str(run),
+                             "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, f"http://127.0.0.1:{port}/"
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("the explorer did not start")
+
+
+def test_a_text_run_in_the_browser_and_its_export(text_run, browser, tmp_path):
+    proc, url = _serve(text_run)
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        first = page.text_content("#sentence")
+        assert first and first.endswith(".")
+        seen = {first}
+        slider = page.locator("#knobs input[type=range]").first
+        for i, v in enumerate(("-3", "3", "-1.5", "1.5")):
+            slider.fill(v)
+            page.wait_for_function(f"window.__decodes >= {i + 2}")
+            page.wait_for_timeout(100)
+            seen.add(page.text_content("#sentence"))
+        assert len(seen) > 1  # moving a knob changes the sentence
+        _shot(page, "explorer-text")
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    out = tmp_path / "text.html"
+    p = cli("export", str(text_run), "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    page = browser.new_page()
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-ready='1']")
+    shown = {page.text_content("#sentence")}
+    for i in range(5):
+        page.locator("#sliders input").nth(i).fill("0")
+        shown.add(page.text_content("#sentence"))
+    assert len(shown) > 1 and all(s.endswith(".") for s in shown)
+    _shot(page, "export-text")
+    page.close()
