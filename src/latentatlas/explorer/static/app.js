@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                  "#7f7f7f", "#bcbd22", "#17becf"];
-const RAW_SLIDERS = 16;
+const RAW_SLIDERS = 32;
 
 const state = {
   run: null, z: null, zStart: null, points: [], itemCache: new Map(), current: null,
