@@ -10,7 +10,7 @@ import os
 import sys
 
 from ..errors import Interrupted, UserError
-from . import atlas, concepts, explore, runs, text, translate
+from . import atlas, concepts, explain, explore, runs, text, translate
 from .common import Parser
 
 
@@ -23,7 +23,7 @@ def build_parser() -> Parser:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=f"latentatlas {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (runs, atlas, concepts, translate, text, explore):
+    for module in (runs, atlas, concepts, translate, text, explore, explain):
         module.add_parsers(sub)
     return p
 

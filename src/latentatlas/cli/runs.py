@@ -25,9 +25,10 @@ from .common import (
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train a model into a run directory")
     t.set_defaults(func=cmd_train)
-    t.add_argument("--model", default="vae", choices=["vae", "ae", "text-vae", "text-ae", "lm"],
-                   help="image VAE/AE, sentence VAE, plain sequence autoencoder, or an LSTM "
-                        "language model")
+    t.add_argument("--model", default="vae",
+                   choices=["vae", "ae", "text-vae", "text-ae", "lm", "text-classifier"],
+                   help="image VAE/AE, sentence VAE, plain sequence autoencoder, an LSTM "
+                        "language model, or a text classifier")
     t.add_argument("--arch", default="mlp", choices=["mlp", "conv"])
     t.add_argument("--data", default="fashion-mnist", help="dataset spec (latentatlas data list)")
     t.add_argument("--data-dir", help="folder holding the dataset files")
@@ -53,6 +54,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--z-every-step", action="store_true",
                    help="text-vae: feed z to every decoder step, not only the first state")
     t.add_argument("--embed-dim", type=positive_int, default=128, help="text models")
+    t.add_argument("--label", default="label",
+                   help="text-classifier: what to predict (the label column, or a factor such "
+                        "as grammar's sentiment or subject)")
+    t.add_argument("--no-attention", action="store_true",
+                   help="text-classifier: mean pooling instead of attention pooling")
     t.add_argument("--condition", metavar="NAME",
                    help="lm: condition on a context: a scalar (grammar's energy, a file's "
                         "context column) or a category (category/label, grammar's subject)")
@@ -160,7 +166,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
     set_threads(a.threads)
     out = Path(a.out)
-    if a.model in ("text-vae", "text-ae", "lm") or (
+    if a.model in ("text-vae", "text-ae", "lm", "text-classifier") or (
             a.resume and (out / runfile.CONFIG).is_file()
             and runfile.read_config(out)["kind"] in runfile.TEXT_KINDS):
         return _train_text(a)
@@ -211,6 +217,16 @@ def _text_model_config(a: argparse.Namespace, vocab, data) -> tuple[str, dict]:
     from ..models.text import TextModelConfig
 
     hidden = (a.hidden or (256,))[0]
+    if a.model == "text-classifier":
+        from ..models.classifier import TextClassifierConfig
+
+        kind, values, _ = data.condition(a.label)
+        if kind != "category":
+            raise UserError(f"--label {a.label} is a number; a classifier needs categories")
+        return "text-classifier", TextClassifierConfig(
+            vocab_size=len(vocab), classes=sorted(set(map(str, values))),
+            embed_dim=a.embed_dim, hidden=hidden, cell=a.cell or "gru",
+            attention=not a.no_attention, max_len=a.max_len, label=a.label).to_dict()
     if a.model == "lm":
         cfg = LMConfig(vocab_size=len(vocab), embed_dim=a.embed_dim, hidden=hidden,
                        cell=a.cell or "lstm", max_len=a.max_len)
@@ -239,6 +255,10 @@ def _text_tensors(kind: str, model_config: dict, vocab, data, split: str):
 
     texts = data.train if split == "train" else data.test
     condition = model_config.get("condition", "none") if kind == "lm" else "none"
+    if kind == "text-classifier":
+        condition, model_config = "category", {**model_config,
+                                               "categories": model_config["classes"],
+                                               "condition_name": model_config["label"]}
     if condition == "none":
         return vocab.batch(texts, model_config["max_len"])
     _, tr, te = data.condition(model_config["condition_name"])
@@ -253,6 +273,10 @@ def _text_tensors(kind: str, model_config: dict, vocab, data, split: str):
 
 
 def _describe(kind: str, m: dict) -> str:
+    if kind == "text-classifier":
+        return (f"text-classifier bi-{m['cell']} hidden {m['hidden']}, "
+                f"{'attention' if m['attention'] else 'mean'} pooling, {len(m['classes'])} "
+                f"classes of {m['label']!r}")
     if kind == "lm":
         cond = m.get("condition", "none")
         return (f"lm {m['cell']} hidden {m['hidden']}"
@@ -294,6 +318,11 @@ def _train_text(a: argparse.Namespace) -> int:
     def report(r: dict[str, Any]) -> None:
         if not talk:
             return
+        if kind == "text-classifier":
+            print(f"epoch {r['epoch']:3d}  train {r['train_loss']:.3f}  test {r['test_loss']:.3f}"
+                  f" nats/text, test accuracy {r['test_accuracy']:.3f}  {r['seconds']:.2f}s",
+                  flush=True)
+            return
         if kind == "lm":
             detail = f"nll {r['test_nll']:.2f} nats/sentence"
         else:
@@ -309,10 +338,12 @@ def _train_text(a: argparse.Namespace) -> int:
                     resume=a.resume, force=a.force, on_epoch=report,
                     on_start=lambda d: vocab.save(d / runfile.VOCAB))
     last = history[-1] if history else {}
+    quality = (f"accuracy {last.get('test_accuracy', float('nan')):.3f}"
+               if kind == "text-classifier"
+               else f"perplexity {last.get('test_perplexity', float('nan')):.1f}")
     emit({"run": str(out), "epochs": len(history), "last": last}, a.json,
          f"done: {out} ({len(history)} epochs), test loss "
-         f"{last.get('test_loss', float('nan')):.2f} nats/sentence, perplexity "
-         f"{last.get('test_perplexity', float('nan')):.1f}")
+         f"{last.get('test_loss', float('nan')):.2f} nats/text, {quality}")
     return 0
 
 

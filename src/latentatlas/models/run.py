@@ -16,14 +16,16 @@ from safetensors.torch import load_file, save_file
 
 from ..errors import UserError
 from ..fileio import write_atomic, write_json
+from .classifier import TextClassifier, TextClassifierConfig
 from .image import ImageModelConfig, ImageVAE
 from .lm import LanguageModel, LMConfig
 from .text import SentenceVAE, TextModelConfig
 
 MODEL_KINDS = {"image-vae": (ImageVAE, ImageModelConfig),
                "text-vae": (SentenceVAE, TextModelConfig),
-               "lm": (LanguageModel, LMConfig)}
-TEXT_KINDS = ("text-vae", "lm")
+               "lm": (LanguageModel, LMConfig),
+               "text-classifier": (TextClassifier, TextClassifierConfig)}
+TEXT_KINDS = ("text-vae", "lm", "text-classifier")
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 METRICS = "metrics.jsonl"

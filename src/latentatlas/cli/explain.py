@@ -1,0 +1,53 @@
+"""Commands that explain a model's predictions: explain (token attributions)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import UserError
+from .common import emit, positive_int
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("explain", help="which tokens a text classifier's prediction rests on")
+    e.set_defaults(func=cmd_explain)
+    e.add_argument("run")
+    e.add_argument("--text", required=True)
+    e.add_argument("--method", default="all",
+                   choices=["saliency", "gradxinput", "ig", "occlusion", "lime", "all"])
+    e.add_argument("--target", help="class to explain (default: the prediction)")
+    e.add_argument("--samples", type=positive_int, default=5000, help="lime: masked texts")
+    e.add_argument("--kernel-width", type=float, default=25.0, help="lime: kernel width")
+    e.add_argument("--steps", type=positive_int, default=50, help="ig: integration steps")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", help="HTML file with the tokens coloured by score")
+    e.add_argument("--json", action="store_true")
+
+
+def cmd_explain(a: argparse.Namespace) -> int:
+    from ..explain import METHODS, explain_text
+    from ..explain.render import attributions_html
+    from ..fileio import write_text
+    from ..models import load, read_config
+
+    if read_config(a.run).get("kind") != "text-classifier":
+        raise UserError(f"{a.run} is not a text classifier (train one with --model "
+                        "text-classifier)")
+    if a.out and not a.out.lower().endswith((".html", ".htm")):
+        raise UserError("--out writes HTML: give a .html file")
+    model = load(a.run)
+    methods = METHODS if a.method == "all" else (a.method,)
+    results = [explain_text(model, a.text, m, a.target, steps=a.steps, samples=a.samples,
+                            kernel_width=a.kernel_width, seed=a.seed) for m in methods]
+    if a.out:
+        write_text(a.out, attributions_html(results, a.text))
+    head = results[0]
+    lines = [f"target {head.target} (p = {head.probability:.3f}), prediction {head.prediction}"]
+    for r in results:
+        top = ", ".join(f"{r.tokens[i]} {r.scores[i]:+.3f}" for i in r.top(3))
+        lines.append(f"  {r.method:<10} top: {top}")
+    if a.out:
+        lines.append(f"wrote {a.out}")
+    emit({"run": a.run, "text": a.text, "explanations": [r.to_dict() for r in results]},
+         a.json, "\n".join(lines))
+    return 0

@@ -1,0 +1,34 @@
+"""Attributions as HTML: tokens coloured by score, every token escaped."""
+
+from __future__ import annotations
+
+import html
+
+from .attribution import Attribution
+
+
+def _colour(score: float, scale: float) -> str:
+    a = min(1.0, abs(score) / scale) if scale > 0 else 0.0
+    return f"rgba(214,39,40,{a:.3f})" if score >= 0 else f"rgba(31,119,180,{a:.3f})"
+
+
+def attributions_html(results: list[Attribution], title: str = "") -> str:
+    """One row per method: each token on a background whose strength is its score relative to
+    the row's largest |score| (red: for the target, blue: against)."""
+    rows = []
+    for r in results:
+        scale = float(max(abs(r.scores).max(), 1e-12))
+        spans = "".join(
+            f'<span title="{s:+.4f}" style="background:{_colour(float(s), scale)}">'
+            f"{html.escape(t)}</span> " for t, s in zip(r.tokens, r.scores, strict=True))
+        rows.append(f"<tr><th>{html.escape(r.method)}</th><td>{spans}</td></tr>")
+    head = results[0]
+    summary = (f"target <b>{html.escape(head.target)}</b> (p = {head.probability:.3f}); "
+               f"prediction <b>{html.escape(head.prediction)}</b>")
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title or 'attributions')}</title><style>"
+            "body{font:16px system-ui,sans-serif;margin:2em}th{text-align:right;"
+            "padding-right:1em;font-weight:normal;color:#555}td span{padding:2px 3px;"
+            "border-radius:3px;line-height:2}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><p>{summary}</p><table>{''.join(rows)}</table>"
+            "</body></html>")

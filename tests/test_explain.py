@@ -1,0 +1,90 @@
+"""Token attributions on a grammar sentiment classifier, where the true cause of the label is
+known: the adjective."""
+
+import html
+import json
+
+import numpy as np
+import pytest
+
+import latentatlas
+from latentatlas.data import grammar
+from latentatlas.data.text import load_text
+from latentatlas.explain import METHODS, explain_text
+from latentatlas.explain.attribution import lime_masks
+
+from .conftest import cli
+
+ADJECTIVES = {w for ws in grammar.ADJECTIVES.values() for w in ws}
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    run = tmp_path_factory.mktemp("explain") / "clf"
+    p = cli("train", "--model", "text-classifier", "--data", "grammar", "--label", "sentiment",
+            "--n-train", "4000", "--hidden", "32", "--embed-dim", "32", "--epochs", "3",
+            "--threads", "1", "--quiet", "--out", str(run))
+    assert p.returncode == 0, p.stderr
+    return run
+
+
+def test_classifier_learns_the_sentiment(classifier):
+    rec = [json.loads(x) for x in (classifier / "metrics.jsonl").read_text().splitlines()][-1]
+    assert rec["test_accuracy"] > 0.95
+    model = latentatlas.load(classifier)
+    assert model.config.classes == ["negative", "positive"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_finds_the_adjective(classifier, method):
+    model = latentatlas.load(classifier)
+    texts = load_text("grammar", n=4000).test[:20]
+    hits = 0
+    for t in texts:
+        r = explain_text(model, t, method, samples=1000)
+        assert len(r.scores) == len(r.tokens) == len(t.split())
+        assert r.prediction in ("negative", "positive") and 0 <= r.probability <= 1
+        hits += r.tokens[r.top(1)[0]] in ADJECTIVES
+    # measured on 100 test sentences: saliency 0.58, every other method 1.0 (the unsigned
+    # gradient norm marks sensitive tokens, not the evidence for the class)
+    assert hits / len(texts) >= (0.4 if method == "saliency" else 0.9), (method, hits)
+
+
+def test_explaining_the_other_class_flips_signed_scores(classifier):
+    model = latentatlas.load(classifier)
+    text = "she danced in paris and felt elated ."
+    pos = explain_text(model, text, "occlusion", "positive")
+    neg = explain_text(model, text, "occlusion", "negative")
+    assert pos.target == "positive" and neg.target == "negative"
+    np.testing.assert_allclose(pos.scores, -neg.scores, atol=1e-5)  # two classes: p + q = 1
+
+
+def test_lime_masks_and_determinism(classifier):
+    m = lime_masks(6, 200, seed=3)
+    assert m.shape == (200, 6) and m[0].all() and not m[1:].all(axis=1).any()
+    assert np.array_equal(m, lime_masks(6, 200, seed=3))
+    model = latentatlas.load(classifier)
+    a = explain_text(model, "he ran in rome and felt gloomy .", "lime", samples=500, seed=1)
+    b = explain_text(model, "he ran in rome and felt gloomy .", "lime", samples=500, seed=1)
+    np.testing.assert_array_equal(a.scores, b.scores)
+
+
+def test_explain_cli_writes_escaped_html_and_json(classifier, tmp_path):
+    out = tmp_path / "e.html"
+    text = "she <b>ran</b> in oslo and felt calm ."
+    p = cli("explain", str(classifier), "--text", text, "--method", "all", "--samples", "500",
+            "--out", str(out), "--json")
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout)
+    assert [e["method"] for e in result["explanations"]] == list(METHODS)
+    page = out.read_text()
+    assert "<b>ran</b>" not in page.split("</h1>")[1] and html.escape("<") in page
+    for args, message in [
+        (("--text", ""), "empty text"),
+        (("--text", "zzz qqq"), "unknown to this model"),
+        (("--text", "he ran .", "--target", "neutral"), "unknown target class 'neutral'"),
+        (("--text", "he ran .", "--out", str(tmp_path / "e.png")), ".html"),
+    ]:
+        bad = cli("explain", str(classifier), *args)
+        assert bad.returncode == 2 and message in bad.stderr, (args, bad.stderr)
+        assert len(bad.stderr.strip().splitlines()) == 1
