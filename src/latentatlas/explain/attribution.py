@@ -8,9 +8,10 @@
   implementation, all steps in one batch (``steps``, default 50);
 - ``occlusion``: the drop in the target probability when the token is replaced by <unk>, all
   tokens in one batch;
-- ``lime``: our batched LIME: ``samples`` random masks that drop words, the target probability of
-  every masked text in batches, a weighted ridge fit with the exponential kernel on the cosine
-  distance (``kernel_width``, default 25, as the lime package) — the coefficients are the scores.
+- ``lime``: our batched LIME: ``samples`` random masks that drop words, the target probability
+  of every distinct masked text in batches, a weighted ridge fit with the exponential kernel on
+  the cosine distance (``kernel_width``, default 25, as the lime package); the coefficients are
+  the scores.
 
 Scores are per token of the text (<s> and </s> excluded), higher = more for the target.
 """
@@ -132,10 +133,10 @@ def explain_text(model, text: str, method: str, target: str | None = None, *,
 
 def lime_masks(n: int, samples: int, seed: int) -> np.ndarray:
     """(samples, n) 0/1 masks as LIME draws them: the first keeps every word; each other
-    drops a uniformly chosen number (1..n) of uniformly chosen words."""
+    drops a uniformly chosen number (1..n-1, as the lime package) of uniformly chosen words."""
     rng = np.random.default_rng(seed)
     masks = np.ones((samples, n), dtype=np.float64)
-    sizes = rng.integers(1, n + 1, size=samples - 1)
+    sizes = rng.integers(1, max(n, 2), size=samples - 1)
     for row, k in enumerate(sizes, start=1):
         masks[row, rng.choice(n, size=k, replace=False)] = 0
     return masks
@@ -144,16 +145,19 @@ def lime_masks(n: int, samples: int, seed: int) -> np.ndarray:
 def _lime(model, ids: torch.Tensor, n: int, c: int, samples: int, kernel_width: float,
           seed: int) -> np.ndarray:
     masks = lime_masks(n, samples, seed)
+    # short texts repeat masks: the model sees each distinct one once
+    unique, inverse = np.unique(masks, axis=0, return_inverse=True)
     # dropped words leave the text: keep each row's remaining tokens in order, then pad
     body = ids[0, 1:n + 1]
-    rows = torch.full((samples, n + 2), PAD, dtype=torch.int64)
-    keep = torch.from_numpy(masks).bool()
+    u = len(unique)
+    rows = torch.full((u, n + 2), PAD, dtype=torch.int64)
+    keep = torch.from_numpy(unique).bool()
     lengths = keep.sum(1)
     order = torch.argsort((~keep).int(), dim=1, stable=True)  # kept tokens first, in order
     rows[:, 1:n + 1] = torch.where(torch.arange(n) < lengths[:, None], body[order], PAD)
     rows[:, 0] = BOS
-    rows[torch.arange(samples), lengths + 1] = EOS
-    y = _probs(model, rows)[:, c].double().numpy()
+    rows[torch.arange(u), lengths + 1] = EOS
+    y = _probs(model, rows)[:, c].double().numpy()[inverse.reshape(-1)]
     # the exponential kernel on the cosine distance to the full text, x100 (as lime does)
     cos = masks.sum(1) / (np.sqrt(masks.sum(1)) * np.sqrt(n) + 1e-12)
     d = (1 - cos) * 100
