@@ -89,3 +89,33 @@ def test_explain_cli_writes_escaped_html_and_json(classifier, tmp_path):
         bad = cli("explain", str(classifier), *args)
         assert bad.returncode == 2 and message in bad.stderr, (args, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_stability_deletion_insertion_and_randomization(classifier):
+    from latentatlas.explain.faithfulness import deletion_insertion, randomization, stability
+
+    model = latentatlas.load(classifier)
+    text = "they slept in cairo and felt thrilled ."
+    det = stability(model, text, "occlusion", runs=3)
+    assert det["mean_spearman"] == 1.0  # a deterministic method
+    lime = stability(model, text, "lime", runs=3, samples=300)
+    assert 0.3 < lime["mean_spearman"] <= 1.0
+    r = explain_text(model, text, "occlusion")
+    good = deletion_insertion(model, text, r)
+    assert len(good["deletion_curve"]) == len(r.tokens) + 1
+    assert good["deletion_curve"][0] == pytest.approx(r.probability, abs=1e-4)  # rounded
+    flipped = type(r)(r.tokens, -r.scores, r.target, r.prediction, r.probability, r.method)
+    bad = deletion_insertion(model, text, flipped)  # the reverse order: the least useful first
+    assert good["deletion_auc"] < bad["deletion_auc"]
+    assert good["insertion_auc"] > bad["insertion_auc"]
+    rho = randomization(model, text, "gradxinput")["spearman_vs_randomized_model"]
+    assert rho < 0.9  # the attribution depends on the trained weights
+
+
+def test_explain_cli_stability_and_evaluate(classifier):
+    p = cli("explain", str(classifier), "--text", "he sat in rome and felt furious .",
+            "--method", "lime", "--samples", "300", "--stability", "3", "--evaluate", "--json")
+    assert p.returncode == 0, p.stderr
+    e = json.loads(p.stdout)["explanations"][0]
+    assert {"stability", "deletion_auc", "insertion_auc",
+            "spearman_vs_randomized_model"} <= set(e)

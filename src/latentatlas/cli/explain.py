@@ -20,12 +20,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--kernel-width", type=float, default=25.0, help="lime: kernel width")
     e.add_argument("--steps", type=positive_int, default=50, help="ig: integration steps")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--stability", type=positive_int, metavar="N",
+                   help="rerun each method with N seeds: mean rank correlation of the top-10")
+    e.add_argument("--evaluate", action="store_true",
+                   help="deletion and insertion curves (areas) and the model-randomisation check")
     e.add_argument("--out", help="HTML file with the tokens coloured by score")
     e.add_argument("--json", action="store_true")
 
 
 def cmd_explain(a: argparse.Namespace) -> int:
     from ..explain import METHODS, explain_text
+    from ..explain.faithfulness import deletion_insertion, randomization, stability
     from ..explain.render import attributions_html
     from ..fileio import write_text
     from ..models import load, read_config
@@ -39,6 +44,17 @@ def cmd_explain(a: argparse.Namespace) -> int:
     methods = METHODS if a.method == "all" else (a.method,)
     results = [explain_text(model, a.text, m, a.target, steps=a.steps, samples=a.samples,
                             kernel_width=a.kernel_width, seed=a.seed) for m in methods]
+    kw = {"steps": a.steps, "samples": a.samples, "kernel_width": a.kernel_width}
+    checks: dict[str, dict] = {r.method: {} for r in results}
+    for r in results:
+        if a.stability:
+            checks[r.method]["stability"] = stability(model, a.text, r.method, a.stability,
+                                                      target=r.target, **kw)
+        if a.evaluate:
+            curves = deletion_insertion(model, a.text, r)
+            checks[r.method].update(curves)
+            checks[r.method].update(randomization(model, a.text, r.method, r.target, a.seed,
+                                                  **kw))
     if a.out:
         write_text(a.out, attributions_html(results, a.text))
     head = results[0]
@@ -46,8 +62,17 @@ def cmd_explain(a: argparse.Namespace) -> int:
     for r in results:
         top = ", ".join(f"{r.tokens[i]} {r.scores[i]:+.3f}" for i in r.top(3))
         lines.append(f"  {r.method:<10} top: {top}")
+        c = checks[r.method]
+        if "stability" in c:
+            lines.append(f"  {'':<10} stability over {a.stability} seeds: mean Spearman "
+                         f"{c['stability']['mean_spearman']:.3f}")
+        if "deletion_auc" in c:
+            lines.append(f"  {'':<10} deletion AUC {c['deletion_auc']:.3f}, insertion AUC "
+                         f"{c['insertion_auc']:.3f}, Spearman vs randomised model "
+                         f"{c['spearman_vs_randomized_model']:+.3f}")
     if a.out:
         lines.append(f"wrote {a.out}")
-    emit({"run": a.run, "text": a.text, "explanations": [r.to_dict() for r in results]},
+    emit({"run": a.run, "text": a.text,
+          "explanations": [{**r.to_dict(), **checks[r.method]} for r in results]},
          a.json, "\n".join(lines))
     return 0
