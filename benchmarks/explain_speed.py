@@ -1,12 +1,16 @@
-"""Our batched LIME against the `lime` package's LimeTextExplainer, same classifier, same
-sample count, in this one process.
+"""Speed of the explainers, each against a baseline in this one process.
+
+LIME: ours against the `lime` package's LimeTextExplainer, same classifier, same sample count.
 
 Both explain the same fortunes sentences with 5,000 samples; the package runs with
 ``bow=False`` (a feature per word position, as ours) and a classifier function that batches the
 texts it is given. Prints seconds per explanation for each, the speed-up, and the Spearman
 correlation between the two top-10 weight lists (over the union of their top-10 positions).
 
-    python benchmarks/lime_speed.py [--run RUN] [--texts 10] [--threads 2]
+Integrated gradients (50 steps): captum with all steps in one batch (ours) against one step per
+forward/backward pass; the attributions must agree.
+
+    python benchmarks/explain_speed.py [--run RUN] [--texts 10] [--threads 2]
 """
 
 from __future__ import annotations
@@ -74,14 +78,37 @@ def main() -> None:
             theirs[pos] = w
         top = sorted(set(np.argsort(-r.scores)[:10]) | set(np.argsort(-theirs)[:10]))
         rhos.append(float(spearmanr(r.scores[top], theirs[top]).statistic))
+    from captum.attr import IntegratedGradients
+
+    ig_batched, ig_single, ig_diff = [], [], []
+    for text in texts:
+        ids = model.vocab.batch([" ".join(tokenize(text))], model.config.max_len)
+        emb = model.embed(ids).detach()
+        mask = ids != 0
+
+        def forward(e, mask=mask):
+            return model.logits_from_embeddings(e, mask.expand(len(e), -1))[0]
+
+        ig = IntegratedGradients(forward)
+        out = {}
+        for name, size, store in (("batched", 50, ig_batched), ("single", 1, ig_single)):
+            t = time.perf_counter()
+            out[name] = ig.attribute(emb, baselines=torch.zeros_like(emb), target=0,
+                                     n_steps=50, internal_batch_size=size)
+            store.append(time.perf_counter() - t)
+        ig_diff.append(float((out["batched"] - out["single"]).abs().max()))
     result = {
-        "benchmark": "lime_speed", "run": run, "texts": len(texts), "samples": a.samples,
+        "benchmark": "explain_speed", "run": run, "texts": len(texts), "samples": a.samples,
         "threads": a.threads, "classes": len(model.config.classes),
         "ours_seconds_per_explanation": round(statistics.median(ours_s), 4),
         "lime_package_seconds_per_explanation": round(statistics.median(theirs_s), 4),
         "speedup": round(statistics.median(theirs_s) / statistics.median(ours_s), 2),
         "spearman_top10_median": round(statistics.median(rhos), 3),
         "spearman_top10_min": round(min(rhos), 3),
+        "ig_batched_seconds": round(statistics.median(ig_batched), 4),
+        "ig_one_step_at_a_time_seconds": round(statistics.median(ig_single), 4),
+        "ig_speedup": round(statistics.median(ig_single) / statistics.median(ig_batched), 2),
+        "ig_max_abs_difference": float(f"{max(ig_diff):.2e}"),
     }
     print(json.dumps(result, indent=1))
 
