@@ -119,3 +119,49 @@ def test_explain_cli_stability_and_evaluate(classifier):
     e = json.loads(p.stdout)["explanations"][0]
     assert {"stability", "deletion_auc", "insertion_auc",
             "spearman_vs_randomized_model"} <= set(e)
+
+
+def test_indicator_and_cell_ranking_find_a_planted_cell():
+    from latentatlas.data.vocab import token_spans
+    from latentatlas.explain.cells import indicator, rank_cells
+
+    text = 'He said "we ran" and left.'
+    spans = token_spans(text)
+    ind = indicator(text, spans, r'"[^"]*"')
+    assert [t for (t, _, _), v in zip(spans, ind, strict=True) if v] == ['"', "we", "ran", '"']
+    rng = np.random.default_rng(0)
+    acts = rng.normal(size=(len(spans), 8))
+    acts[:, 5] = 2 * ind - 1 + 0.01 * rng.normal(size=len(spans))
+    ranked = rank_cells(acts, ind)
+    assert ranked[0][0] == 5 and ranked[0][1] > 0.99
+
+
+def test_cells_cli(tmp_path):
+    corpus = tmp_path / "quotes.txt"
+    lines = [f'he said " {w} ran in {p} " and left .' for w in ("she", "they", "we")
+             for p in ("paris", "rome", "oslo")] * 20
+    corpus.write_text("\n".join(lines) + "\n")
+    run = tmp_path / "lm"
+    p = cli("train", "--model", "lm", "--data", f"text:{corpus}", "--hidden", "16",
+            "--embed-dim", "8", "--epochs", "1", "--threads", "1", "--quiet", "--out", str(run))
+    assert p.returncode == 0, p.stderr
+    sample = tmp_path / "sample.txt"
+    sample.write_text('he said " <b>she</b> ran in rome " and left .\n')
+    out = tmp_path / "cells.html"
+    r = cli("cells", str(run), "--text", str(sample), "--find", '"[^"]*"', "--top", "3",
+            "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["cells"] == 16 and len(result["top"]) == 3
+    assert abs(result["top"][0]["correlation"]) >= abs(result["top"][2]["correlation"])
+    page = out.read_text()
+    assert "<b>she</b>" not in page  # the text travels as escaped JSON
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9\n".encode("latin-1"))
+    for args, message in [(("--find", "("), "not a valid regular expression"),
+                          (("--find", "zzz"), "matches all of the text or none"),
+                          ]:
+        bad = cli("cells", str(run), "--text", str(sample), *args)
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+    bad = cli("cells", str(run), "--text", str(latin))
+    assert bad.returncode == 2 and "not UTF-8" in bad.stderr

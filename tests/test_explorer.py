@@ -386,8 +386,8 @@ def test_a_text_run_in_the_browser_and_its_export(text_run, browser, tmp_path):
 
 
 def test_export_json_cannot_close_its_script_element():
-    from latentatlas.explorer.export import _safe_json
+    from latentatlas.fileio import json_for_script
 
-    text = _safe_json({"items": ["</script><script>alert(1)</script>", "a & b <!--"]})
+    text = json_for_script({"items": ["</script><script>alert(1)</script>", "a & b <!--"]})
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text)["items"][0] == "</script><script>alert(1)</script>"

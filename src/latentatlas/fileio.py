@@ -48,3 +48,10 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def json_for_script(obj) -> str:
+    """JSON that can sit inside an HTML <script> element: "<", ">" and "&" escaped, so no text
+    in it can close the element or open a comment."""
+    return json.dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace(
+        "&", "\\u0026")

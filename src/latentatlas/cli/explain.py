@@ -26,6 +26,64 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="deletion and insertion curves (areas) and the model-randomisation check")
     e.add_argument("--out", help="HTML file with the tokens coloured by score")
     e.add_argument("--json", action="store_true")
+    add_cells_parser(sub)
+
+
+def add_cells_parser(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser("cells", help="every RNN cell of a language model over a text, and the "
+                                     "cells that follow a pattern")
+    c.set_defaults(func=cmd_cells)
+    c.add_argument("run")
+    c.add_argument("--text", required=True, help="a UTF-8 text file to read")
+    c.add_argument("--find", metavar="REGEX",
+                   help="rank cells by correlation with 1-inside-a-match, e.g. '\"[^\"]*\"'")
+    c.add_argument("--top", type=positive_int, default=10, help="cells to list")
+    c.add_argument("--context", help="the context of a conditioned language model")
+    c.add_argument("--out", help="HTML file: the text coloured by a chosen cell")
+    c.add_argument("--json", action="store_true")
+
+
+def cmd_cells(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..explain.cells import cell_activations, indicator, rank_cells
+    from ..explain.render import cells_html
+    from ..fileio import write_text
+    from ..models import load, read_config
+    from ..text.generation import parse_context
+
+    if read_config(a.run).get("kind") != "lm":
+        raise UserError(f"{a.run} is not a language model (train one with --model lm)")
+    if a.out and not a.out.lower().endswith((".html", ".htm")):
+        raise UserError("--out writes HTML: give a .html file")
+    try:
+        text = Path(a.text).read_bytes().decode("utf-8")
+    except OSError as e:
+        raise UserError(f"cannot read {a.text}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"{a.text} is not UTF-8 text (byte {e.start})") from None
+    model = load(a.run)
+    spans, acts = cell_activations(model, text, parse_context(model, a.context))
+    if a.find:
+        ranked = rank_cells(acts, indicator(text, spans, a.find))
+    else:  # the most variable cells first
+        order = np.argsort(-acts.var(0), kind="stable")
+        ranked = [(int(c), None) for c in order]
+    top = ranked[: a.top]
+    if a.out:
+        write_text(a.out, cells_html([t for t, _, _ in spans], acts, ranked,
+                                     f"{Path(a.run).name}: {Path(a.text).name}"))
+    rows = [{"cell": c, "correlation": None if r is None else round(r, 4)} for c, r in top]
+    lines = [f"{len(spans):,} tokens, {acts.shape[1]} cells"
+             + (f"; cells following {a.find!r}:" if a.find else "; most variable cells:")]
+    lines += [f"  cell {c:4d}" + ("" if r is None else f"  r = {r:+.3f}") for c, r in top]
+    if a.out:
+        lines.append(f"wrote {a.out}")
+    emit({"run": a.run, "tokens": len(spans), "cells": acts.shape[1], "pattern": a.find,
+          "top": rows}, a.json, "\n".join(lines))
+    return 0
 
 
 def cmd_explain(a: argparse.Namespace) -> int:

@@ -23,6 +23,11 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    """``tokenize``'s tokens with their (start, end) character offsets in ``text``."""
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text.lower())]
+
+
 def detokenize(tokens: Iterable[str]) -> str:
     """Join tokens with spaces, dropping the special ones."""
     return " ".join(t for t in tokens if t not in (PAD, BOS, EOS))

@@ -32,3 +32,34 @@ def attributions_html(results: list[Attribution], title: str = "") -> str:
             "border-radius:3px;line-height:2}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><p>{summary}</p><table>{''.join(rows)}</table>"
             "</body></html>")
+
+
+def cells_html(tokens: list[str], acts, cells: list[tuple[int, float | None]],
+               title: str = "") -> str:
+    """Every token coloured by the activation of the cell chosen in a list (``cells``: index and
+    correlation with the searched pattern, strongest first); data as escaped JSON."""
+    from ..fileio import json_for_script
+
+    data = {"tokens": tokens, "cells": [[c, r] for c, r in cells],
+            "acts": [[round(float(v), 4) for v in row] for row in acts.T]}
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title or 'RNN cells')}</title><style>"
+            "body{font:15px system-ui,sans-serif;margin:2em}#text span{padding:1px 2px;"
+            "line-height:1.9}</style></head><body>"
+            f"<h1>{html.escape(title or 'RNN cells')}</h1>"
+            "<label>cell <select id='cell'></select></label><p id='text'></p>"
+            f"<script type='application/json' id='data'>{json_for_script(data)}</script>"
+            "<script>'use strict';"
+            "const D=JSON.parse(document.getElementById('data').textContent);"
+            "const sel=document.getElementById('cell'),box=document.getElementById('text');"
+            "for(const [c,r] of D.cells){const o=document.createElement('option');o.value=c;"
+            "o.textContent='cell '+c+(r===null?'':' (r = '+r.toFixed(3)+')');sel.appendChild(o);}"
+            "const spans=D.tokens.map((t)=>{const s=document.createElement('span');"
+            "s.textContent=t;box.appendChild(s);box.appendChild(document.createTextNode(' '));"
+            "return s;});"
+            "function paint(){const a=D.acts[Number(sel.value)];"
+            "const m=Math.max(...a.map(Math.abs),1e-9);"
+            "a.forEach((v,i)=>{const x=Math.abs(v)/m;spans[i].title=v.toFixed(3);"
+            "spans[i].style.background=v>=0?`rgba(214,39,40,${x})`:`rgba(31,119,180,${x})`;});}"
+            "sel.addEventListener('change',paint);paint();document.body.dataset.ready='1';"
+            "</script></body></html>")

@@ -9,7 +9,6 @@ server, no network and no build step.
 from __future__ import annotations
 
 import base64
-import json
 import math
 from pathlib import Path
 
@@ -19,18 +18,12 @@ from ..atlas import Knobs, encode, run_codes
 from ..atlas.knobs import knob_positions
 from ..errors import UserError
 from ..figures import grid_array
-from ..fileio import write_text
+from ..fileio import json_for_script, write_text
 from ..models import load, read_config
 from ..models.run import TEXT_KINDS, load_run_data
 from .session import png_bytes
 
 MAX_DECODES = 200_000
-
-
-def _safe_json(obj) -> str:
-    """JSON that can sit inside a <script> element: no "</script>", no "<!--"."""
-    return json.dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace(
-        "&", "\\u0026")
 
 
 @torch.no_grad()
@@ -77,7 +70,7 @@ def export_html(run: str | Path, out: str | Path, *, knobs: int = 5, steps: int 
                        sheet="data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
                        items=["data:image/png;base64," + base64.b64encode(png_bytes(im)).decode()
                               for im in x])
-    page = PAGE.replace("/*DATA*/", _safe_json(payload))
+    page = PAGE.replace("/*DATA*/", json_for_script(payload))
     write_text(out, page)
     return {"decodes": total, "bytes": len(page.encode("utf-8"))}
 
