@@ -117,13 +117,3 @@ def _beam(step: Step, state: State, max_len: int, k: int, length_penalty: float,
             break
     best = (scores / lengths.clamp_min(1.0) ** length_penalty).argmax(1)
     return history[torch.arange(b, device=device), best]
-
-
-def check_decoding(method: str, temperature: float, beam: int) -> None:
-    """Raise ValueError for settings ``generate`` would refuse, before any work is done."""
-    if method not in METHODS:
-        raise ValueError(f"--decode must be one of {', '.join(METHODS)}, got {method!r}")
-    if not temperature > 0:
-        raise ValueError(f"--temperature must be positive, got {temperature}")
-    if beam < 1:
-        raise ValueError(f"--beam must be at least 1, got {beam}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from ..data.vocab import tokenize
 from ..errors import UserError
+from .words import content_words
 
 
 def parse_context(model, value: str | float | None) -> torch.Tensor | None:
@@ -49,10 +49,6 @@ def parse_contexts(model, values: list[str] | None) -> list[tuple[str, torch.Ten
     return [(str(v), parse_context(model, v)) for v in values]
 
 
-def _count_words(text: str) -> int:
-    return sum(t.replace("'", "").isalnum() for t in tokenize(text))
-
-
 @torch.no_grad()
 def generate_texts(model, *, n: int | None = None, words: int | None = None,
                    context: torch.Tensor | None = None, method: str | None = None,
@@ -88,7 +84,7 @@ def generate_texts(model, *, n: int | None = None, words: int | None = None,
         for row in ids.tolist():
             text = model.vocab.decode(row)
             texts.append(text)
-            batch_words += _count_words(text)
+            batch_words += len(content_words(text, stop_words=False))
             if words is not None and total + batch_words >= words:
                 return texts
         total += batch_words
