@@ -46,11 +46,32 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
+# commands that need a run with a latent space (encode/decode)
+_LATENT_COMMANDS = ("reconstruct", "interpolate", "grid", "map", "dims", "knobs", "concept",
+                    "concepts", "traverse", "entangle", "disentangle", "explore", "export")
+
+
+def _check_latent(args) -> None:
+    from ..models.run import NO_LATENT_KINDS, read_config
+
+    if args.command not in (*_LATENT_COMMANDS, "sample") or not isinstance(
+            getattr(args, "run", None), str):
+        return
+    kind = read_config(args.run).get("kind")
+    what = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    if args.command == "sample" and kind.endswith("classifier"):
+        raise UserError(f"{args.run} holds {what}, which generates nothing to sample")
+    if args.command != "sample" and kind in NO_LATENT_KINDS:
+        raise UserError(f"{args.run} holds {what}, which has no latent space; "
+                        f"{args.command} needs a VAE or autoencoder run")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = _join_negative_values(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        _check_latent(args)
         return args.func(args)
     except UserError as e:
         if debug:

@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..errors import UserError
 from .common import emit, positive_int
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    e = sub.add_parser("explain", help="which tokens a text classifier's prediction rests on")
+    e = sub.add_parser("explain", help="which tokens (pixels) a text (image) classifier's "
+                                       "prediction rests on")
     e.set_defaults(func=cmd_explain)
     e.add_argument("run")
-    e.add_argument("--text", required=True)
+    what = e.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text", help="text classifiers: the text to explain")
+    what.add_argument("--index", type=int, help="image classifiers: a test-set item")
+    what.add_argument("--image", help="image classifiers: a PNG/JPEG of the model's size")
     e.add_argument("--method", default="all",
                    choices=["saliency", "gradxinput", "ig", "occlusion", "lime", "all"])
     e.add_argument("--target", help="class to explain (default: the prediction)")
-    e.add_argument("--samples", type=positive_int, default=5000, help="lime: masked texts")
-    e.add_argument("--kernel-width", type=float, default=25.0, help="lime: kernel width")
+    e.add_argument("--samples", type=positive_int,
+                   help="lime: masked inputs (default 5000 for texts, 1000 for images)")
+    e.add_argument("--kernel-width", type=float,
+                   help="lime: kernel width (default 25 for texts, 0.25 for images, as lime)")
+    e.add_argument("--patch", type=positive_int, default=4,
+                   help="images, occlusion and lime: squares of N x N pixels are the features")
     e.add_argument("--steps", type=positive_int, default=50, help="ig: integration steps")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--stability", type=positive_int, metavar="N",
                    help="rerun each method with N seeds: mean rank correlation of the top-10")
     e.add_argument("--evaluate", action="store_true",
                    help="deletion and insertion curves (areas) and the model-randomisation check")
-    e.add_argument("--out", help="HTML file with the tokens coloured by score")
+    e.add_argument("--out", help="texts: HTML with the tokens coloured by score; images: PNG "
+                                 "with the scores over the image")
+    e.add_argument("--data-dir")
     e.add_argument("--json", action="store_true")
     add_cells_parser(sub)
 
@@ -44,8 +55,6 @@ def add_cells_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_cells(a: argparse.Namespace) -> int:
-    from pathlib import Path
-
     import numpy as np
 
     from ..explain.cells import cell_activations, indicator, rank_cells
@@ -86,39 +95,76 @@ def cmd_cells(a: argparse.Namespace) -> int:
     return 0
 
 
+def _explain_input(a: argparse.Namespace, kind: str):
+    """The text or the image (C, H, W) to explain, checked against the run's kind."""
+    if kind == "text-classifier":
+        if a.text is None:
+            raise UserError(f"{a.run} is a text classifier: give --text")
+        return a.text
+    if kind != "image-classifier":
+        raise UserError(f"{a.run} is not a classifier (train one with --model text-classifier "
+                        "or image-classifier)")
+    if a.text is not None:
+        raise UserError(f"{a.run} is an image classifier: give --index N or --image FILE")
+    from ..data.items import load_image_file
+    from ..models import read_config
+    from ..models.run import load_run_data
+
+    if a.image is not None:
+        shape = tuple(read_config(a.run)["model"]["image_shape"])
+        return load_image_file(a.image, shape, resize=False)
+    test = load_run_data(a.run, a.data_dir).test_x
+    if not 0 <= a.index < len(test):
+        raise UserError(f"--index {a.index} is out of range: the test split has {len(test)} "
+                        f"items (0..{len(test) - 1})")
+    return test[a.index]
+
+
 def cmd_explain(a: argparse.Namespace) -> int:
-    from ..explain import METHODS, explain_text
+    from ..explain import METHODS, explain
     from ..explain.faithfulness import deletion_insertion, randomization, stability
-    from ..explain.render import attributions_html
+    from ..explain.render import attributions_html, overlay_png
     from ..fileio import write_text
     from ..models import load, read_config
+    from ..plotting import png_path
 
-    if read_config(a.run).get("kind") != "text-classifier":
-        raise UserError(f"{a.run} is not a text classifier (train one with --model "
-                        "text-classifier)")
-    if a.out and not a.out.lower().endswith((".html", ".htm")):
-        raise UserError("--out writes HTML: give a .html file")
+    kind = read_config(a.run).get("kind")
+    item = _explain_input(a, kind)
+    text = isinstance(item, str)
+    if a.out and text and not a.out.lower().endswith((".html", ".htm")):
+        raise UserError("--out writes HTML for a text: give a .html file")
+    if a.out and not text:
+        png_path(a.out, "image attributions")
     model = load(a.run)
     methods = METHODS if a.method == "all" else (a.method,)
-    results = [explain_text(model, a.text, m, a.target, steps=a.steps, samples=a.samples,
-                            kernel_width=a.kernel_width, seed=a.seed) for m in methods]
-    kw = {"steps": a.steps, "samples": a.samples, "kernel_width": a.kernel_width}
+    kw = {"steps": a.steps}
+    kw.update({k: v for k, v in (("samples", a.samples), ("kernel_width", a.kernel_width))
+               if v is not None})
+    if not text:
+        kw["patch"] = a.patch
+    results = [explain(model, item, m, a.target, seed=a.seed, **kw) for m in methods]
     checks: dict[str, dict] = {r.method: {} for r in results}
     for r in results:
         if a.stability:
-            checks[r.method]["stability"] = stability(model, a.text, r.method, a.stability,
+            checks[r.method]["stability"] = stability(model, item, r.method, a.stability,
                                                       target=r.target, **kw)
         if a.evaluate:
-            curves = deletion_insertion(model, a.text, r)
-            checks[r.method].update(curves)
-            checks[r.method].update(randomization(model, a.text, r.method, r.target, a.seed,
+            checks[r.method].update(deletion_insertion(model, item, r))
+            checks[r.method].update(randomization(model, item, r.method, r.target, a.seed,
                                                   **kw))
-    if a.out:
+    if a.out and text:
         write_text(a.out, attributions_html(results, a.text))
+    elif a.out:
+        name = f"test item {a.index}" if a.image is None else a.image
+        overlay_png(item, results, a.out, f"{Path(a.run).name}: {name}")
     head = results[0]
     lines = [f"target {head.target} (p = {head.probability:.3f}), prediction {head.prediction}"]
     for r in results:
-        top = ", ".join(f"{r.tokens[i]} {r.scores[i]:+.3f}" for i in r.top(3))
+        if text:
+            top = ", ".join(f"{r.tokens[i]} {r.scores[i]:+.3f}" for i in r.top(3))
+        else:
+            w = r.scores.shape[1]
+            top = ", ".join(f"({i // w},{i % w}) {r.scores.ravel()[i]:+.3f}" for i in r.top(3))
         lines.append(f"  {r.method:<10} top: {top}")
         c = checks[r.method]
         if "stability" in c:
@@ -130,7 +176,9 @@ def cmd_explain(a: argparse.Namespace) -> int:
                          f"{c['spearman_vs_randomized_model']:+.3f}")
     if a.out:
         lines.append(f"wrote {a.out}")
-    emit({"run": a.run, "text": a.text,
+    source = {"text": a.text} if text else (
+        {"index": a.index} if a.image is None else {"image": a.image})
+    emit({"run": a.run, **source,
           "explanations": [{**r.to_dict(), **checks[r.method]} for r in results]},
          a.json, "\n".join(lines))
     return 0

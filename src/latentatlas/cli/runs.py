@@ -26,9 +26,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train a model into a run directory")
     t.set_defaults(func=cmd_train)
     t.add_argument("--model", default="vae",
-                   choices=["vae", "ae", "text-vae", "text-ae", "lm", "text-classifier"],
-                   help="image VAE/AE, sentence VAE, plain sequence autoencoder, an LSTM "
-                        "language model, or a text classifier")
+                   choices=["vae", "ae", "image-classifier", "text-vae", "text-ae", "lm",
+                            "attn-lm", "text-classifier"],
+                   help="image VAE/AE, a small CNN image classifier, sentence VAE, plain "
+                        "sequence autoencoder, an LSTM language model (attn-lm: with attention "
+                        "over its recent states), or a text classifier")
     t.add_argument("--arch", default="mlp", choices=["mlp", "conv"])
     t.add_argument("--data", default="fashion-mnist", help="dataset spec (latentatlas data list)")
     t.add_argument("--data-dir", help="folder holding the dataset files")
@@ -162,11 +164,12 @@ def cmd_train(a: argparse.Namespace) -> int:
     from ..data import load_spec
     from ..models import PRESETS, ImageModelConfig
     from ..models import run as runfile
+    from ..models.image_classifier import ImageClassifierConfig
     from ..train import train
 
     set_threads(a.threads)
     out = Path(a.out)
-    if a.model in ("text-vae", "text-ae", "lm", "text-classifier") or (
+    if a.model in ("text-vae", "text-ae", "lm", "attn-lm", "text-classifier") or (
             a.resume and (out / runfile.CONFIG).is_file()
             and runfile.read_config(out)["kind"] in runfile.TEXT_KINDS):
         return _train_text(a)
@@ -179,35 +182,55 @@ def cmd_train(a: argparse.Namespace) -> int:
     data_spec, model_config, cfg = _run_settings(a, out, spec)
     cfg.validate()
     data = load_spec(data_spec)
-    if model_config is None:
+    kind = "image-vae"
+    if a.resume and (out / runfile.CONFIG).is_file():
+        kind = runfile.read_config(out)["kind"]
+    elif a.model == "image-classifier":
+        kind = "image-classifier"
+    if model_config is None and kind == "image-classifier":
+        if data.train_y is None or not data.classes:
+            raise UserError(f"{a.data} has no labels: an image classifier needs them")
+        model_config = ImageClassifierConfig(image_shape=data.image_shape, classes=data.classes,
+                                             hidden=a.hidden or (32, 64, 128)).to_dict()
+    elif model_config is None:
         hidden = a.hidden or PRESETS[(a.arch, a.size)]
         model_config = ImageModelConfig(
             kind=a.model, arch=a.arch, image_shape=data.image_shape, latent_dim=a.latent_dim,
             hidden=hidden, likelihood=a.likelihood, obs_scale=a.obs_scale, beta=a.beta,
         ).to_dict()
     torch.manual_seed(cfg.seed)  # the initial weights are part of what the seed fixes
-    model = runfile.build_model("image-vae", model_config)
+    model = runfile.build_model(kind, model_config)
+    classifier = kind == "image-classifier"
     talk = not a.quiet and not a.json and int(os.environ.get("RANK", "0")) == 0
     if talk:
         print(data.summary())
-        print(f"model: {model_config['kind']} {model_config['arch']} hidden "
-              f"{list(model_config['hidden'])} latent {model_config['latent_dim']}, "
-              f"{sum(p.numel() for p in model.parameters()):,} parameters -> {out}")
+        what = (f"image-classifier cnn {list(model_config['hidden'])}, "
+                f"{len(model_config['classes'])} classes" if classifier else
+                f"{model_config['kind']} {model_config['arch']} hidden "
+                f"{list(model_config['hidden'])} latent {model_config['latent_dim']}")
+        print(f"model: {what}, {sum(p.numel() for p in model.parameters()):,} parameters "
+              f"-> {out}")
 
     def report(r: dict[str, Any]) -> None:
-        if talk:
-            print(f"epoch {r['epoch']:3d}  train {r['train_loss']:.2f}  test {r['test_loss']:.2f}"
-                  f"  (recon {r['test_recon']:.2f}, kl {r['test_kl']:.2f} nats/item)"
-                  f"  {r['seconds']:.2f}s  {r['items_per_s']:,.0f} items/s", flush=True)
+        if not talk:
+            return
+        detail = (f"test accuracy {r['test_accuracy']:.3f}" if classifier else
+                  f"(recon {r['test_recon']:.2f}, kl {r['test_kl']:.2f} nats/item)")
+        print(f"epoch {r['epoch']:3d}  train {r['train_loss']:.2f}  test {r['test_loss']:.2f}"
+              f"  {detail}  {r['seconds']:.2f}s  {r['items_per_s']:,.0f} items/s", flush=True)
 
-    history = train(model, data.train_x, data.test_x, out, cfg,
-                    {"kind": "image-vae", "model": model_config, "data": data_spec},
+    train_data = (data.train_x, data.train_y) if classifier else data.train_x
+    test_data = (data.test_x, data.test_y) if classifier else data.test_x
+    history = train(model, train_data, test_data, out, cfg,
+                    {"kind": kind, "model": model_config, "data": data_spec},
                     resume=a.resume, force=a.force, on_epoch=report)
     if int(os.environ.get("RANK", "0")) == 0:
         last = history[-1] if history else {}
         loss = last.get("test_loss", float("nan"))
+        quality = f", accuracy {last.get('test_accuracy', float('nan')):.3f}" if classifier \
+            else ""
         emit({"run": str(out), "epochs": len(history), "last": last}, a.json,
-               f"done: {out} ({len(history)} epochs), test loss {loss:.2f} nats/item")
+             f"done: {out} ({len(history)} epochs), test loss {loss:.2f} nats/item{quality}")
     return 0
 
 

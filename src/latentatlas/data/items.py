@@ -11,14 +11,19 @@ from ..errors import UserError
 from .base import ImageData
 
 
-def load_image_file(path: str | Path, shape: tuple[int, int, int]) -> torch.Tensor:
-    """Read one PNG/JPEG as a (C, H, W) float image in [0, 1], converted to ``shape``."""
+def load_image_file(path: str | Path, shape: tuple[int, int, int],
+                    resize: bool = True) -> torch.Tensor:
+    """Read one PNG/JPEG as a (C, H, W) float image in [0, 1], converted to ``shape`` (an
+    image of another size is resized, or a UserError without ``resize``)."""
     from PIL import Image, UnidentifiedImageError
 
     c, h, w = shape
     try:
         with Image.open(path) as im:
             im = im.convert("L" if c == 1 else "RGB")
+            if im.size != (w, h) and not resize:
+                raise UserError(f"{path} is {im.size[0]}x{im.size[1]} pixels; this model takes "
+                                f"{w}x{h} images")
             if im.size != (w, h):
                 im = im.resize((w, h), Image.Resampling.BILINEAR)
             a = np.asarray(im, dtype=np.float32) / 255.0

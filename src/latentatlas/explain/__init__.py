@@ -1,6 +1,8 @@
-"""Explaining predictions: token attributions for text classifiers (saliency, gradient x input,
-integrated gradients, occlusion, LIME), one result type for all."""
+"""Explaining predictions: token attributions for text classifiers and pixel attributions for
+image classifiers (saliency, gradient x input, integrated gradients, occlusion, LIME), one
+result type for all; checks of faithfulness; RNN cells; attention; activation maximisation."""
 
-from .attribution import METHODS, Attribution, explain_text
+from .attribution import METHODS, Attribution, explain, explain_text
+from .images import explain_image
 
-__all__ = ["METHODS", "Attribution", "explain_text"]
+__all__ = ["METHODS", "Attribution", "explain", "explain_image", "explain_text"]

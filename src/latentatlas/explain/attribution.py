@@ -32,10 +32,10 @@ METHODS = ("saliency", "gradxinput", "ig", "occlusion", "lime")
 
 @dataclass
 class Attribution:
-    """Per-token scores of one explanation and what they explain."""
+    """Per-token (text) or per-pixel (image) scores of one explanation and what they explain."""
 
-    tokens: list[str]
-    scores: np.ndarray  # (n_tokens,)
+    tokens: list[str] | None  # None for an image
+    scores: np.ndarray  # (n_tokens,) for a text, (H, W) for an image
     target: str
     prediction: str
     probability: float  # of the target class
@@ -43,14 +43,20 @@ class Attribution:
     params: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"tokens": self.tokens, "scores": [round(float(s), 6) for s in self.scores],
+        return {"tokens": self.tokens, "scores": np.round(self.scores, 6).tolist(),
                 "target": self.target, "prediction": self.prediction,
                 "probability": round(self.probability, 6), "method": self.method,
                 "params": self.params}
 
+    def features(self) -> np.ndarray:
+        """One score per feature the method scored: tokens, pixels, or an image's squares
+        (``patch`` x ``patch``, for occlusion and LIME)."""
+        p = self.params.get("patch") if self.tokens is None else None
+        return (self.scores[::p, ::p] if p else self.scores).ravel()
+
     def top(self, k: int = 1) -> list[int]:
-        """Indices of the k highest-scoring tokens."""
-        return [int(i) for i in np.argsort(-self.scores, kind="stable")[:k]]
+        """Indices of the k highest-scoring tokens (of the flattened pixels for an image)."""
+        return [int(i) for i in np.argsort(-self.scores.ravel(), kind="stable")[:k]]
 
 
 def _ids(model, text: str) -> tuple[torch.Tensor, list[str]]:
@@ -131,6 +137,15 @@ def explain_text(model, text: str, method: str, target: str | None = None, *,
                        classes[int(probs.argmax())], float(probs[c]), method, params)
 
 
+def explain(model, item, method: str, target: str | None = None, **params) -> Attribution:
+    """``explain_text`` for a text (str), ``explain_image`` for an image tensor (C, H, W)."""
+    if isinstance(item, str):
+        return explain_text(model, item, method, target, **params)
+    from .images import explain_image
+
+    return explain_image(model, item, method, target, **params)
+
+
 def lime_masks(n: int, samples: int, seed: int) -> np.ndarray:
     """(samples, n) 0/1 masks as LIME draws them: the first keeps every word; each other
     drops a uniformly chosen number (1..n-1, as the lime package) of uniformly chosen words."""
@@ -158,13 +173,23 @@ def _lime(model, ids: torch.Tensor, n: int, c: int, samples: int, kernel_width: 
     rows[:, 0] = BOS
     rows[torch.arange(u), lengths + 1] = EOS
     y = _probs(model, rows)[:, c].double().numpy()[inverse.reshape(-1)]
-    # the exponential kernel on the cosine distance to the full text, x100 (as lime does)
+    # the cosine distance to the full text, x100 (as lime's text explainer does)
+    return lime_fit(masks, y, kernel_width, distance_scale=100.0)
+
+
+def lime_fit(masks: np.ndarray, y: np.ndarray, kernel_width: float,
+             distance_scale: float = 1.0) -> np.ndarray:
+    """LIME's local linear model: (S, n) 0/1 masks (row 0 the whole input) and the target
+    probability of each masked input -> n coefficients. Each sample is weighted by the
+    exponential kernel sqrt(exp(-d^2 / width^2)) on its cosine distance d to the whole input
+    (times ``distance_scale``), then a ridge fit (alpha 1, unpenalised intercept), in closed
+    form."""
+    n = masks.shape[1]
     cos = masks.sum(1) / (np.sqrt(masks.sum(1)) * np.sqrt(n) + 1e-12)
-    d = (1 - cos) * 100
+    d = (1 - cos) * distance_scale
     w = np.sqrt(np.exp(-(d ** 2) / kernel_width ** 2))
-    # ridge (alpha 1, unpenalised intercept) with sample weights w, closed form: rows * sqrt(w)
-    x = np.hstack([masks, np.ones((samples, 1))])
-    r = np.sqrt(w)
+    x = np.hstack([masks, np.ones((len(masks), 1))])
+    r = np.sqrt(w)  # weighted least squares: scale each row by sqrt(weight)
     xw, yw = x * r[:, None], y * r
     reg = np.eye(n + 1)
     reg[-1, -1] = 0  # the intercept is not penalised

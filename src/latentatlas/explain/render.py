@@ -1,4 +1,5 @@
-"""Attributions as HTML: tokens coloured by score, every token escaped."""
+"""Attributions as HTML (tokens coloured by score, every token escaped) or as PNG overlays on an
+image."""
 
 from __future__ import annotations
 
@@ -63,3 +64,39 @@ def cells_html(tokens: list[str], acts, cells: list[tuple[int, float | None]],
             "spans[i].style.background=v>=0?`rgba(214,39,40,${x})`:`rgba(31,119,180,${x})`;});}"
             "sel.addEventListener('change',paint);paint();document.body.dataset.ready='1';"
             "</script></body></html>")
+
+
+def overlay_png(image, results: list[Attribution], path, title: str = "", scale: int = 3):
+    """The image, then one panel per method: the image in grey under its scores (red: for the
+    target, blue: against; opacity relative to the panel's largest |score|). PNG, atomic."""
+    import numpy as np
+
+    from ..plotting import png_path, pyplot, save_figure
+
+    path = png_path(path, "image attributions")
+    plt = pyplot()
+    img = image.detach().float().clamp(0, 1).permute(1, 2, 0).numpy()
+    grey = img.mean(-1)
+    n = len(results) + 1
+    fig, axes = plt.subplots(1, n, figsize=(1.0 * scale * n, 1.0 * scale + 0.6))
+    axes = np.atleast_1d(axes)
+    axes[0].imshow(img if img.shape[-1] == 3 else grey, cmap="gray", vmin=0, vmax=1)
+    head = results[0]
+    axes[0].set_title(f"{head.prediction}\np = {head.probability:.2f} ({head.target})",
+                      fontsize=8)
+    for ax, r in zip(axes[1:], results, strict=True):
+        s = r.scores / max(float(np.abs(r.scores).max()), 1e-12)
+        rgba = np.zeros((*s.shape, 4))
+        rgba[..., 0] = s > 0
+        rgba[..., 2] = s < 0
+        rgba[..., 3] = np.abs(s)
+        ax.imshow(grey, cmap="gray", vmin=0, vmax=1, alpha=0.6)
+        ax.imshow(rgba)
+        ax.set_title(r.method, fontsize=8)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -18,14 +18,18 @@ from ..errors import UserError
 from ..fileio import write_atomic, write_json
 from .classifier import TextClassifier, TextClassifierConfig
 from .image import ImageModelConfig, ImageVAE
+from .image_classifier import ImageClassifier, ImageClassifierConfig
 from .lm import LanguageModel, LMConfig
 from .text import SentenceVAE, TextModelConfig
 
 MODEL_KINDS = {"image-vae": (ImageVAE, ImageModelConfig),
                "text-vae": (SentenceVAE, TextModelConfig),
                "lm": (LanguageModel, LMConfig),
-               "text-classifier": (TextClassifier, TextClassifierConfig)}
+               "text-classifier": (TextClassifier, TextClassifierConfig),
+               "image-classifier": (ImageClassifier, ImageClassifierConfig)}
 TEXT_KINDS = ("text-vae", "lm", "text-classifier")
+# kinds without a latent space: the atlas, concept and explorer commands refuse them
+NO_LATENT_KINDS = ("lm", "text-classifier", "image-classifier")
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 METRICS = "metrics.jsonl"
