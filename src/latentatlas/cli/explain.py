@@ -38,6 +38,87 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--data-dir")
     e.add_argument("--json", action="store_true")
     add_cells_parser(sub)
+    add_maximize_parser(sub)
+
+
+def add_maximize_parser(sub: argparse._SubParsersAction) -> None:
+    m = sub.add_parser("maximize", help="optimise an input until a class (or a neuron) fires "
+                                        "as much as it can")
+    m.set_defaults(func=cmd_maximize)
+    m.add_argument("run")
+    goal = m.add_mutually_exclusive_group(required=True)
+    goal.add_argument("--class", dest="cls", help="the class whose logit to maximise")
+    goal.add_argument("--neuron", help="image classifiers: LAYER:INDEX (conv1, conv2, dense)")
+    m.add_argument("--from", dest="start", default="noise",
+                   help="images: 'noise' or a test-set index; texts: a starting text "
+                        "(default: random words)")
+    m.add_argument("--steps", type=positive_int, help="Adam steps (256 images, 300 texts)")
+    m.add_argument("--lr", type=float, help="step size (0.02 images, 0.05 texts)")
+    m.add_argument("--tv", type=float, default=20.0, help="images: total-variation weight")
+    m.add_argument("--l2", type=float, default=5.0, help="images: weight of the mean squared "
+                                                         "pixel")
+    m.add_argument("--length", type=positive_int, default=8, help="texts: tokens to optimise")
+    m.add_argument("--closeness", type=float, default=0.1,
+                   help="texts: weight pulling each vector towards its nearest token")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--data-dir")
+    m.add_argument("--out", help="images: PNG of the start and the optimised image")
+    m.add_argument("--json", action="store_true")
+
+
+def cmd_maximize(a: argparse.Namespace) -> int:
+    from ..explain.maximize import maximize_image, maximize_text
+    from ..models import load, read_config
+
+    kind = read_config(a.run).get("kind")
+    if kind not in ("text-classifier", "image-classifier"):
+        raise UserError(f"{a.run} is not a classifier (train one with --model text-classifier "
+                        "or image-classifier)")
+    opt = {k: v for k, v in (("steps", a.steps), ("lr", a.lr)) if v is not None}
+    if kind == "text-classifier":
+        if a.neuron:
+            raise UserError("--neuron is for image classifiers; give --class for a text "
+                            "classifier")
+        if a.out:
+            raise UserError("--out draws images; a text classifier's result is printed "
+                            "(--json for all of it)")
+        start = None if a.start == "noise" else a.start
+        r = maximize_text(load(a.run), a.cls, start=start, length=a.length,
+                          closeness=a.closeness, seed=a.seed, **opt)
+        text = (f"{r.objective} from {r.start}: {' '.join(r.tokens)}\n"
+                f"  p({a.cls}) {r.start_probability:.3f} -> relaxed {r.relaxed_probability:.3f}"
+                f" -> projected to tokens {r.probability:.3f}")
+        emit({"run": a.run, **r.to_dict()}, a.json, text)
+        return 0
+    from ..figures import save_grid
+    from ..plotting import png_path
+
+    if a.out:
+        png_path(a.out, "maximised images")
+    start, name = None, "noise"
+    if a.start != "noise":
+        from ..models.run import load_run_data
+
+        if not a.start.isdigit():
+            raise UserError(f"--from {a.start!r}: give 'noise' or a test-set index")
+        test = load_run_data(a.run, a.data_dir).test_x
+        if int(a.start) >= len(test):
+            raise UserError(f"--from {a.start} is out of range: the test split has "
+                            f"{len(test)} items")
+        start, name = test[int(a.start)], f"item {a.start}"
+    model = load(a.run)
+    r = maximize_image(model, a.cls, a.neuron, start=start, start_name=name, tv=a.tv, l2=a.l2,
+                       seed=a.seed, **opt)
+    if a.out:
+        import torch
+
+        save_grid(torch.stack([r.start_image, r.image]), a.out, nrow=2, scale=6)
+    prob = ("" if r.probability is None else
+            f"; p = {r.start_probability:.3f} -> {r.probability:.3f}")
+    text = (f"{r.objective} from {r.start}: {r.start_value:.3f} -> {r.value:.3f}{prob}"
+            + (f"\nwrote {a.out} (start, optimised)" if a.out else ""))
+    emit({"run": a.run, **r.to_dict()}, a.json, text)
+    return 0
 
 
 def add_cells_parser(sub: argparse._SubParsersAction) -> None:
