@@ -64,6 +64,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--condition", metavar="NAME",
                    help="lm: condition on a context: a scalar (grammar's energy, a file's "
                         "context column) or a category (category/label, grammar's subject)")
+    t.add_argument("--window", type=positive_int, default=10,
+                   help="attn-lm: the recent states each prediction attends over")
     t.add_argument("--max-len", type=positive_int, default=32, help="tokens per sentence")
     t.add_argument("--min-count", type=positive_int, default=2, help="vocabulary: min count")
     t.add_argument("--max-vocab", type=positive_int, default=20000)
@@ -250,9 +252,10 @@ def _text_model_config(a: argparse.Namespace, vocab, data) -> tuple[str, dict]:
             vocab_size=len(vocab), classes=sorted(set(map(str, values))),
             embed_dim=a.embed_dim, hidden=hidden, cell=a.cell or "gru",
             attention=not a.no_attention, max_len=a.max_len, label=a.label).to_dict()
-    if a.model == "lm":
+    if a.model in ("lm", "attn-lm"):
         cfg = LMConfig(vocab_size=len(vocab), embed_dim=a.embed_dim, hidden=hidden,
-                       cell=a.cell or "lstm", max_len=a.max_len)
+                       cell=a.cell or "lstm", max_len=a.max_len,
+                       window=a.window if a.model == "attn-lm" else 0)
         if a.condition:
             kind, train_values, _ = data.condition(a.condition)
             cfg.condition, cfg.condition_name = kind, a.condition
@@ -303,6 +306,7 @@ def _describe(kind: str, m: dict) -> str:
     if kind == "lm":
         cond = m.get("condition", "none")
         return (f"lm {m['cell']} hidden {m['hidden']}"
+                + (f", attention over {m['window']} states" if m.get("window") else "")
                 + (f", conditioned on {m['condition_name']} ({cond})" if cond != "none" else ""))
     name = "text-vae" if m.get("variational", True) else "text-ae"
     return f"{name} {m['cell']} hidden {m['hidden']} latent {m['latent_dim']}"

@@ -30,6 +30,23 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="write one word cloud per context (words sized by positive z-score)")
     w.add_argument("--json", action="store_true")
 
+    g = sub.add_parser("generate", help="continue a prompt with a language model; --attention "
+                                        "shows what an attn-lm read for each token")
+    g.set_defaults(func=cmd_generate)
+    g.add_argument("run")
+    g.add_argument("--prompt", required=True)
+    g.add_argument("--words", type=positive_int, default=20,
+                   help="at most this many tokens to generate (it stops at </s>)")
+    g.add_argument("-n", type=positive_int, default=1, help="continuations (without --attention)")
+    g.add_argument("--context", help="the context of a conditioned language model")
+    g.add_argument("--attention", action="store_true",
+                   help="attn-lm: the attention weights behind every generated token")
+    add_decoding_args(g)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--out", help="--attention: heatmap PNG (an HTML version is written beside "
+                                 "it) or HTML")
+    g.add_argument("--json", action="store_true")
+
     au = sub.add_parser("audit", help="make-up of a text dataset and counts of term groups "
                                       "(pronouns, places) in it and in generated text")
     au.set_defaults(func=cmd_audit)
@@ -45,6 +62,60 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:60] or "context"
+
+
+def cmd_generate(a: argparse.Namespace) -> int:
+    import torch
+
+    from ..data.vocab import tokenize
+    from ..fileio import write_text
+    from ..models import load, read_config
+    from ..models.decoding import UNK
+    from ..text.generation import parse_context
+
+    if read_config(a.run).get("kind") != "lm":
+        raise UserError(f"{a.run} is not a language model (train one with --model lm or "
+                        "attn-lm)")
+    if a.out and not a.attention:
+        raise UserError("--out writes the attention heatmap: add --attention")
+    out = Path(a.out) if a.out else None
+    if out is not None and out.suffix.lower() not in (".png", ".html", ".htm"):
+        raise UserError("--out takes a .png (with an .html beside it) or an .html file")
+    if out is not None and not out.parent.is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    model = load(a.run)
+    context = parse_context(model, a.context)
+    kw = decoding(a)
+    kw["method"] = kw["method"] or "sample"
+    if a.attention:
+        from ..explain.attention import attention_html, attention_png, generate_with_attention
+
+        trace = generate_with_attention(model, a.prompt, a.words, context=context,
+                                        seed=a.seed, **kw)
+        title = f"{Path(a.run).name}: {a.prompt}"
+        if out is not None:
+            page = out if out.suffix.lower() != ".png" else out.with_suffix(".html")
+            if out.suffix.lower() == ".png":
+                attention_png(trace, out, title)
+            write_text(page, attention_html(trace, title))
+        lines = [f"{' '.join(trace.prompt)} | {' '.join(trace.generated)}"]
+        for tok, row in zip(trace.generated, trace.weights, strict=True):
+            j = int(row.argmax())
+            lines.append(f"  {tok:<14} attends most to {trace.columns[j]!r} ({row[j]:.2f})")
+        if out is not None:
+            lines.append(f"wrote {out}" + (f" and {page}" if page != out else ""))
+        emit({"run": a.run, **trace.to_dict()}, a.json, "\n".join(lines))
+        return 0
+    ids = [model.vocab.stoi.get(t, UNK) for t in tokenize(a.prompt)]
+    if not ids:
+        raise UserError("the prompt has no words")
+    gen = torch.Generator().manual_seed(a.seed)
+    rows = model.generate(a.n, None if context is None else context.expand(a.n),
+                          max_len=a.words, generator=gen, prompt=ids, **kw)
+    prompt = model.vocab.decode(ids)
+    texts = [f"{prompt} {model.vocab.decode(r.tolist())}".strip() for r in rows]
+    emit({"run": a.run, "prompt": a.prompt, "texts": texts}, a.json, "\n".join(texts))
+    return 0
 
 
 def cmd_words(a: argparse.Namespace) -> int:

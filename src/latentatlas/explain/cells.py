@@ -12,7 +12,7 @@ import torch
 
 from ..data.vocab import token_spans
 from ..errors import UserError
-from ..models.decoding import BOS, UNK, rnn_step
+from ..models.decoding import BOS, UNK
 
 
 @torch.no_grad()
@@ -24,14 +24,12 @@ def cell_activations(model, text: str, context: torch.Tensor | None = None
     if not spans:
         raise UserError("the text has no tokens")
     ids = [model.vocab.stoi.get(t, UNK) for t, _, _ in spans]
-    state = model.decode_start(context, 1)
     n_h = 2 if model.config.cell == "lstm" else 1
-    hs, cvec = state[:n_h], (state[n_h] if len(state) > n_h else None)
-    _, hs = rnn_step(model.rnn, model._inputs(torch.tensor([[BOS]]), cvec), hs)
+    _, state = model.decode_step(torch.tensor([BOS]), model.decode_start(context, 1))
     acts = []
     for i in ids:
-        _, hs = rnn_step(model.rnn, model._inputs(torch.tensor([[i]]), cvec), hs)
-        acts.append(hs[-1][0].numpy().copy())  # c_t for an LSTM (h, c), h_t for a GRU (h,)
+        _, state = model.decode_step(torch.tensor([i]), state)
+        acts.append(state[n_h - 1][0].numpy().copy())  # c_t of an LSTM (h, c), h_t of a GRU
     return spans, np.stack(acts)
 
 

@@ -45,8 +45,10 @@ def _allowed(logits: torch.Tensor, ban_unk: bool) -> torch.Tensor:
 @torch.no_grad()
 def generate(step: Step, state: State, max_len: int, *, method: str = "greedy",
              temperature: float = 1.0, beam: int = 4, length_penalty: float = 1.0,
-             generator: torch.Generator | None = None, ban_unk: bool = False) -> torch.Tensor:
-    """Decode a batch from ``state``: (B, max_len) ids, </s> then <pad> after each end.
+             generator: torch.Generator | None = None, ban_unk: bool = False,
+             first: int = BOS) -> torch.Tensor:
+    """Decode a batch from ``state``, feeding ``first`` (<s>, or a prompt's last token) first:
+    (B, max_len) ids, </s> then <pad> after each end.
 
     ``method``: "greedy" (argmax), "sample" (softmax(logits / temperature)), or "beam"
     (``beam`` hypotheses per row, the best by log-probability / length**length_penalty).
@@ -57,12 +59,12 @@ def generate(step: Step, state: State, max_len: int, *, method: str = "greedy",
     if method == "sample" and not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
     if method == "beam":
-        return _beam(step, state, max_len, beam, length_penalty, ban_unk)
+        return _beam(step, state, max_len, beam, length_penalty, ban_unk, first)
     b = len(state[0])
     device = state[0].device
     out = torch.full((b, max_len), PAD, dtype=torch.int64, device=device)
     alive = torch.arange(b, device=device)  # rows of ``out`` still decoding
-    tokens = torch.full((b,), BOS, dtype=torch.int64, device=device)
+    tokens = torch.full((b,), first, dtype=torch.int64, device=device)
     for t in range(max_len):
         logits, state = step(tokens, state)
         logits = _allowed(logits, ban_unk)
@@ -82,7 +84,7 @@ def generate(step: Step, state: State, max_len: int, *, method: str = "greedy",
 
 
 def _beam(step: Step, state: State, max_len: int, k: int, length_penalty: float,
-          ban_unk: bool) -> torch.Tensor:
+          ban_unk: bool, first: int) -> torch.Tensor:
     """Beam search over all B rows at once, B * k hypotheses per step."""
     b = len(state[0])
     device = state[0].device
@@ -92,7 +94,7 @@ def _beam(step: Step, state: State, max_len: int, k: int, length_penalty: float,
     history = torch.full((b, k, max_len), PAD, dtype=torch.int64, device=device)
     lengths = torch.zeros(b, k, device=device)
     done = torch.zeros(b, k, dtype=torch.bool, device=device)
-    tokens = torch.full((b * k,), BOS, dtype=torch.int64, device=device)
+    tokens = torch.full((b * k,), first, dtype=torch.int64, device=device)
     for t in range(max_len):
         logits, state = step(tokens, state)
         logp = torch.log_softmax(_allowed(logits, ban_unk), -1)
