@@ -25,6 +25,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="lime: masked inputs (default 5000 for texts, 1000 for images)")
     e.add_argument("--kernel-width", type=float,
                    help="lime: kernel width (default 25 for texts, 0.25 for images, as lime)")
+    e.add_argument("--mask", choices=["unk", "drop"], default="unk",
+                   help="lime on texts: a masked word becomes <unk> (as lime with bow=False) "
+                        "or leaves the text")
     e.add_argument("--patch", type=positive_int, default=4,
                    help="images, occlusion and lime: squares of N x N pixels are the features")
     e.add_argument("--steps", type=positive_int, default=50, help="ig: integration steps")
@@ -221,6 +224,8 @@ def cmd_explain(a: argparse.Namespace) -> int:
     kw = {"steps": a.steps}
     kw.update({k: v for k, v in (("samples", a.samples), ("kernel_width", a.kernel_width))
                if v is not None})
+    if text and a.method in ("lime", "all"):
+        kw["mask"] = a.mask
     if not text:
         kw["patch"] = a.patch
     results = [explain(model, item, m, a.target, seed=a.seed, **kw) for m in methods]

@@ -8,10 +8,11 @@
   implementation, all steps in one batch (``steps``, default 50);
 - ``occlusion``: the drop in the target probability when the token is replaced by <unk>, all
   tokens in one batch;
-- ``lime``: our batched LIME: ``samples`` random masks that drop words, the target probability
-  of every distinct masked text in batches, a weighted ridge fit with the exponential kernel on
-  the cosine distance (``kernel_width``, default 25, as the lime package); the coefficients are
-  the scores.
+- ``lime``: our batched LIME: ``samples`` random masks over the word positions, a masked word
+  replaced by <unk> (``mask="unk"``, as the lime package with ``bow=False``) or dropped from
+  the text (``mask="drop"``); the target probability of every distinct masked text in batches;
+  a weighted ridge fit with the exponential kernel on the cosine distance (``kernel_width``,
+  default 25, as the lime package); the coefficients are the scores.
 
 Scores are per token of the text (<s> and </s> excluded), higher = more for the target.
 """
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..data.vocab import tokenize
 from ..errors import UserError
 from ..models.decoding import BOS, EOS, PAD, UNK
 
@@ -62,7 +62,7 @@ class Attribution:
 def _ids(model, text: str) -> tuple[torch.Tensor, list[str]]:
     if not text.strip():
         raise UserError("empty text")
-    tokens = tokenize(text)[: model.config.max_len]
+    tokens = model.vocab.tokenize(text)[: model.config.max_len]
     if not tokens:
         raise UserError(f"{text[:60]!r} has no words")
     ids = [model.vocab.stoi.get(t, UNK) for t in tokens]
@@ -87,6 +87,14 @@ def _probs(model, ids: torch.Tensor, batch: int = 2048) -> torch.Tensor:
                           for i in range(0, len(ids), batch)])
 
 
+def _masked_probs(model, ids: torch.Tensor, keep: torch.Tensor, batch: int = 4096
+                  ) -> torch.Tensor:
+    """Class probabilities of copies of ``ids`` with the words where ``keep`` is False
+    replaced by <unk> (the classifier's shared-prefix evaluation)."""
+    return torch.cat([torch.softmax(model.masked_logits(ids, keep[i:i + batch]), -1)
+                      for i in range(0, len(keep), batch)])
+
+
 def _grad(model, ids: torch.Tensor, c: int) -> tuple[torch.Tensor, torch.Tensor]:
     emb = model.embed(ids).detach().requires_grad_(True)
     logits, _ = model.logits_from_embeddings(emb, ids != PAD)
@@ -96,7 +104,7 @@ def _grad(model, ids: torch.Tensor, c: int) -> tuple[torch.Tensor, torch.Tensor]
 
 def explain_text(model, text: str, method: str, target: str | None = None, *,
                  steps: int = 50, samples: int = 5000, kernel_width: float = 25.0,
-                 seed: int = 0) -> Attribution:
+                 seed: int = 0, mask: str = "unk") -> Attribution:
     """Attribute the model's ``target`` class (default: its prediction) to the tokens."""
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
@@ -125,13 +133,14 @@ def explain_text(model, text: str, method: str, target: str | None = None, *,
         scores = attr[0].sum(-1)[1:n + 1].detach().numpy()
         params = {"steps": steps, "baseline": "zero embedding"}
     elif method == "occlusion":
-        variants = ids.repeat(n, 1)
-        variants[torch.arange(n), torch.arange(1, n + 1)] = UNK
-        scores = (probs[c] - _probs(model, variants)[:, c]).numpy()
+        scores = (probs[c] - _masked_probs(model, ids, ~torch.eye(n, dtype=torch.bool))[:, c]
+                  ).numpy()
         params = {"replacement": "<unk>"}
     else:
-        scores = _lime(model, ids, n, c, samples, kernel_width, seed)
-        params = {"samples": samples, "kernel_width": kernel_width, "seed": seed}
+        if mask not in ("unk", "drop"):
+            raise UserError(f"LIME's mask must be unk or drop, got {mask!r}")
+        scores = _lime(model, ids, n, c, samples, kernel_width, seed, mask)
+        params = {"samples": samples, "kernel_width": kernel_width, "seed": seed, "mask": mask}
     classes = model.config.classes
     return Attribution(tokens, np.asarray(scores, dtype=np.float64), classes[c],
                        classes[int(probs.argmax())], float(probs[c]), method, params)
@@ -148,31 +157,46 @@ def explain(model, item, method: str, target: str | None = None, **params) -> At
 
 def lime_masks(n: int, samples: int, seed: int) -> np.ndarray:
     """(samples, n) 0/1 masks as LIME draws them: the first keeps every word; each other
-    drops a uniformly chosen number (1..n-1, as the lime package) of uniformly chosen words."""
+    drops a uniformly chosen number (1..n-1, as the lime package) of uniformly chosen words
+    (the positions whose rank in a random permutation is below that number)."""
     rng = np.random.default_rng(seed)
     masks = np.ones((samples, n), dtype=np.float64)
     sizes = rng.integers(1, max(n, 2), size=samples - 1)
-    for row, k in enumerate(sizes, start=1):
-        masks[row, rng.choice(n, size=k, replace=False)] = 0
+    ranks = rng.random((samples - 1, n)).argsort(1).argsort(1)
+    masks[1:] = ranks >= sizes[:, None]
     return masks
 
 
+def _distinct(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of 0/1 ``masks`` and, per row, the index of its distinct row (rows
+    packed into 64-bit keys when they fit: much faster than comparing rows)."""
+    n = masks.shape[1]
+    if n > 62:
+        unique, inverse = np.unique(masks, axis=0, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    keys = masks.astype(np.int64) @ (np.int64(1) << np.arange(n, dtype=np.int64))
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return masks[first], inverse.reshape(-1)
+
+
 def _lime(model, ids: torch.Tensor, n: int, c: int, samples: int, kernel_width: float,
-          seed: int) -> np.ndarray:
+          seed: int, mask: str) -> np.ndarray:
     masks = lime_masks(n, samples, seed)
     # short texts repeat masks: the model sees each distinct one once
-    unique, inverse = np.unique(masks, axis=0, return_inverse=True)
-    # dropped words leave the text: keep each row's remaining tokens in order, then pad
-    body = ids[0, 1:n + 1]
-    u = len(unique)
-    rows = torch.full((u, n + 2), PAD, dtype=torch.int64)
+    unique, inverse = _distinct(masks)
     keep = torch.from_numpy(unique).bool()
-    lengths = keep.sum(1)
-    order = torch.argsort((~keep).int(), dim=1, stable=True)  # kept tokens first, in order
-    rows[:, 1:n + 1] = torch.where(torch.arange(n) < lengths[:, None], body[order], PAD)
-    rows[:, 0] = BOS
-    rows[torch.arange(u), lengths + 1] = EOS
-    y = _probs(model, rows)[:, c].double().numpy()[inverse.reshape(-1)]
+    if mask == "unk":  # a masked word becomes <unk>: the copies share the RNN's work
+        y = _masked_probs(model, ids, keep)[:, c]
+    else:  # dropped words leave the text: each row's remaining tokens in order, then pad
+        body, u = ids[0, 1:n + 1], len(unique)
+        rows = torch.full((u, n + 2), PAD, dtype=torch.int64)
+        lengths = keep.sum(1)
+        order = torch.argsort((~keep).int(), dim=1, stable=True)  # kept tokens first
+        rows[:, 1:n + 1] = torch.where(torch.arange(n) < lengths[:, None], body[order], PAD)
+        rows[:, 0] = BOS
+        rows[torch.arange(u), lengths + 1] = EOS
+        y = _probs(model, rows)[:, c]
+    y = y.double().numpy()[inverse]
     # the cosine distance to the full text, x100 (as lime's text explainer does)
     return lime_fit(masks, y, kernel_width, distance_scale=100.0)
 
