@@ -67,6 +67,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--window", type=positive_int, default=10,
                    help="attn-lm: the recent states each prediction attends over")
     t.add_argument("--max-len", type=positive_int, default=32, help="tokens per sentence")
+    t.add_argument("--tokens", default="word", choices=["word", "char"],
+                   help="text models: words, or characters (a character-level model; give "
+                        "--max-len in characters)")
     t.add_argument("--min-count", type=positive_int, default=2, help="vocabulary: min count")
     t.add_argument("--max-vocab", type=positive_int, default=20000)
     t.add_argument("--epochs", type=positive_int, default=10)
@@ -329,7 +332,8 @@ def _train_text(a: argparse.Namespace) -> int:
     if model_config is not None:
         kind, vocab = runfile.read_config(out)["kind"], Vocab.load(out / runfile.VOCAB)
     else:
-        vocab = Vocab.build(data.train, min_count=a.min_count, max_size=a.max_vocab)
+        vocab = Vocab.build(data.train, min_count=a.min_count, max_size=a.max_vocab,
+                            level=a.tokens)
         kind, model_config = _text_model_config(a, vocab, data)
     torch.manual_seed(cfg.seed)
     model = runfile.build_model(kind, model_config)

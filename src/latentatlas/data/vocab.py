@@ -1,4 +1,5 @@
-"""One tokenizer for every text model, and the vocabulary saved with a run as vocab.json."""
+"""The tokenizers (words, or characters for a character-level model) and the vocabulary saved
+with a run as vocab.json (which records its level)."""
 
 from __future__ import annotations
 
@@ -28,31 +29,57 @@ def token_spans(text: str) -> list[tuple[str, int, int]]:
     return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text.lower())]
 
 
+LEVELS = ("word", "char")
+
+
+def char_spans(text: str) -> list[tuple[str, int, int]]:
+    """Every character (case kept, spaces included) with its offsets."""
+    return [(ch, i, i + 1) for i, ch in enumerate(text)]
+
+
 def detokenize(tokens: Iterable[str]) -> str:
     """Join tokens with spaces, dropping the special ones."""
     return " ".join(t for t in tokens if t not in (PAD, BOS, EOS))
 
 
 class Vocab:
-    """Token <-> id. Ids 0-3 are <pad> <unk> <s> </s>; then tokens by falling frequency."""
+    """Token <-> id. Ids 0-3 are <pad> <unk> <s> </s>; then tokens by falling frequency.
+    ``level`` "word" tokenizes with ``tokenize``; "char" takes every character as a token."""
 
-    def __init__(self, tokens: list[str]):
+    def __init__(self, tokens: list[str], level: str = "word"):
+        if level not in LEVELS:
+            raise UserError(f"unknown token level {level!r}; one of {', '.join(LEVELS)}")
+        self.level = level
         self.itos = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
         self.stoi = {t: i for i, t in enumerate(self.itos)}
 
+    def tokenize(self, text: str) -> list[str]:
+        return list(text) if self.level == "char" else tokenize(text)
+
+    def spans(self, text: str) -> list[tuple[str, int, int]]:
+        """The tokens of ``text`` with their (start, end) character offsets."""
+        return char_spans(text) if self.level == "char" else token_spans(text)
+
+    def join(self, tokens: Iterable[str]) -> str:
+        """Tokens back to text (specials dropped): characters run together, words get spaces."""
+        if self.level == "char":
+            return "".join(t for t in tokens if t not in (PAD, BOS, EOS))
+        return detokenize(tokens)
+
     @classmethod
     def build(cls, texts: Iterable[str], min_count: int = 1,
-              max_size: int | None = None) -> Vocab:
+              max_size: int | None = None, level: str = "word") -> Vocab:
         """From texts: tokens seen at least ``min_count`` times, the ``max_size`` most frequent
         (ties broken alphabetically, so the same corpus gives the same ids)."""
-        counts = Counter(t for text in texts for t in tokenize(text))
+        split = list if level == "char" else tokenize
+        counts = Counter(t for text in texts for t in split(text))
         kept = sorted((t for t, c in counts.items() if c >= min_count),
                       key=lambda t: (-counts[t], t))
         if max_size is not None:
             kept = kept[: max(0, max_size - len(SPECIALS))]
         if not kept:
             raise UserError("the corpus yields no tokens (empty, or --min-count too high)")
-        return cls(kept)
+        return cls(kept, level)
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -61,7 +88,7 @@ class Vocab:
 
     def encode(self, text: str, max_len: int | None = None) -> list[int]:
         """<s> token ids </s>; unknown tokens become <unk>; at most ``max_len`` tokens between."""
-        ids = [self.stoi.get(t, self.unk) for t in tokenize(text)]
+        ids = [self.stoi.get(t, self.unk) for t in self.tokenize(text)]
         if max_len is not None:
             ids = ids[:max_len]
         return [self.bos, *ids, self.eos]
@@ -81,22 +108,23 @@ class Vocab:
             if int(i) == self.eos:
                 break
             words.append(self.itos[int(i)])
-        return detokenize(words)
+        return self.join(words)
 
     def unknown_share(self, text: str) -> float:
         """Share of a text's tokens the vocabulary does not know."""
-        toks = tokenize(text)
+        toks = self.tokenize(text)
         return sum(t not in self.stoi for t in toks) / max(1, len(toks))
 
     def save(self, path: str | Path) -> None:
-        write_json(path, {"tokens": self.itos})
+        write_json(path, {"level": self.level, "tokens": self.itos})
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
         try:
-            tokens = json.loads(Path(path).read_text(encoding="utf-8"))["tokens"]
-        except (OSError, ValueError, KeyError) as e:
+            saved = json.loads(Path(path).read_text(encoding="utf-8"))
+            tokens, level = saved["tokens"], saved.get("level", "word")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             raise UserError(f"cannot read {path}: {e}") from None
         if list(tokens[: len(SPECIALS)]) != list(SPECIALS):
             raise UserError(f"{path} does not start with {', '.join(SPECIALS)}")
-        return cls(tokens[len(SPECIALS):])
+        return cls(tokens[len(SPECIALS):], level)

@@ -10,7 +10,6 @@ import re
 import numpy as np
 import torch
 
-from ..data.vocab import token_spans
 from ..errors import UserError
 from ..models.decoding import BOS, UNK
 
@@ -20,7 +19,7 @@ def cell_activations(model, text: str, context: torch.Tensor | None = None
                      ) -> tuple[list[tuple[str, int, int]], np.ndarray]:
     """A language model read over ``text``: (tokens with spans, (T, H) activations), the cell
     state c_t for an LSTM, the hidden state h_t for a GRU, after reading each token."""
-    spans = token_spans(text)
+    spans = model.vocab.spans(text)
     if not spans:
         raise UserError("the text has no tokens")
     ids = [model.vocab.stoi.get(t, UNK) for t, _, _ in spans]
