@@ -67,7 +67,6 @@ def _safe_name(text: str) -> str:
 def cmd_generate(a: argparse.Namespace) -> int:
     import torch
 
-    from ..data.vocab import tokenize
     from ..fileio import write_text
     from ..models import load, read_config
     from ..models.decoding import UNK
@@ -106,7 +105,7 @@ def cmd_generate(a: argparse.Namespace) -> int:
             lines.append(f"wrote {out}" + (f" and {page}" if page != out else ""))
         emit({"run": a.run, **trace.to_dict()}, a.json, "\n".join(lines))
         return 0
-    ids = [model.vocab.stoi.get(t, UNK) for t in tokenize(a.prompt)]
+    ids = [model.vocab.stoi.get(t, UNK) for t in model.vocab.tokenize(a.prompt)]
     if not ids:
         raise UserError("the prompt has no words")
     gen = torch.Generator().manual_seed(a.seed)

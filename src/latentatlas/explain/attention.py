@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.vocab import tokenize
 from ..errors import UserError
 from ..models.decoding import BOS, EOS, UNK
 
@@ -42,7 +41,7 @@ def generate_with_attention(model, prompt: str, max_tokens: int, *,
     weights behind each generated token."""
     if not getattr(model.config, "window", 0):
         raise UserError("this language model has no attention; train one with --model attn-lm")
-    words = tokenize(prompt)
+    words = model.vocab.tokenize(prompt)
     if not words:
         raise UserError("the prompt has no words")
     ids = [model.vocab.stoi.get(t, UNK) for t in words]
