@@ -165,3 +165,33 @@ def test_cells_cli(tmp_path):
         assert bad.returncode == 2 and message in bad.stderr, bad.stderr
     bad = cli("cells", str(run), "--text", str(latin))
     assert bad.returncode == 2 and "not UTF-8" in bad.stderr
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("attention", [True, False])
+def test_masked_logits_equal_the_plain_forward(cell, attention):
+    import torch
+
+    from latentatlas.models.classifier import TextClassifier, TextClassifierConfig
+
+    torch.manual_seed(0)
+    m = TextClassifier(TextClassifierConfig(vocab_size=40, classes=["a", "b", "c"],
+                                            embed_dim=8, hidden=12, cell=cell,
+                                            attention=attention)).eval()
+    n = 9
+    ids = torch.tensor([[2, *range(5, 5 + n), 3]])
+    keep = torch.rand(300, n) > 0.5
+    rows = ids.repeat(300, 1)
+    rows[:, 1:n + 1] = torch.where(keep, ids[0, 1:n + 1], 1)  # <unk> where not kept
+    with torch.no_grad():
+        torch.testing.assert_close(m.masked_logits(ids, keep), m.logits(rows),
+                                   atol=1e-5, rtol=1e-5)
+
+
+def test_lime_dropping_words_is_still_available(classifier):
+    model = latentatlas.load(classifier)
+    text = "he ran in rome and felt gloomy ."
+    drop = explain_text(model, text, "lime", samples=500, mask="drop")
+    unk = explain_text(model, text, "lime", samples=500)
+    assert drop.params["mask"] == "drop" and unk.params["mask"] == "unk"
+    assert drop.tokens[drop.top(1)[0]] == unk.tokens[unk.top(1)[0]] == "gloomy"
