@@ -39,4 +39,5 @@ lint: setup
 	@$(PY) -m ruff check src tests benchmarks scripts
 
 clean:
-	rm -rf $(VENV) runs/demo-small runs/demo-text-vae runs/demo-energy-lm
+	rm -rf $(VENV) runs/demo-small runs/demo-text-vae runs/demo-energy-lm runs/demo-cnn \
+		runs/demo-sentiment runs/demo-attn-lm

@@ -50,6 +50,7 @@ def demo() -> None:
          "--out", str(OUT / "shoe-height.png"))
     print(f"\nThe run is in {RUN}/; figures in {OUT}/. In Python: latentatlas.load({RUN!r})")
     text_tour()
+    explain_tour(data)
     if data == "fashion-mnist":
         print("\nThe shoe study (5 epochs here; docs/results.md records 10):")
         import shoe_study
@@ -73,6 +74,25 @@ def text_tour() -> None:
     step("words", lm, "--contexts", "0.0", "1.0", "--words", "5000", "--top", "8",
          "--clouds", str(OUT / "clouds"))
     step("audit", "--data", "grammar:he=0.6,she=0.2,they=0.2", "--run", lm, "-n", "1000")
+
+
+def explain_tour(data: str) -> None:
+    """A small CNN and a grammar sentiment classifier, explained; an attention LM generating."""
+    cnn, clf, alm = "runs/demo-cnn", "runs/demo-sentiment", "runs/demo-attn-lm"
+    step("train", "--model", "image-classifier", "--data", data, "--epochs", "1",
+         "--out", cnn, "--force")
+    step("explain", cnn, "--index", "12", "--method", "all", "--samples", "500",
+         "--out", str(OUT / "explain.png"))
+    step("maximize", cnn, "--class", "Sneaker" if data == "fashion-mnist" else "boot",
+         "--out", str(OUT / "maximize.png"))
+    step("train", "--model", "text-classifier", "--data", "grammar", "--label", "sentiment",
+         "--hidden", "64", "--embed-dim", "32", "--epochs", "2", "--out", clf, "--force")
+    step("explain", clf, "--text", "she danced in paris and felt elated .", "--evaluate",
+         "--out", str(OUT / "explain.html"))
+    step("train", "--model", "attn-lm", "--data", "grammar", "--hidden", "64",
+         "--window", "8", "--epochs", "2", "--out", alm, "--force")
+    step("generate", alm, "--prompt", "she danced in", "--attention",
+         "--out", str(OUT / "attention.png"))
 
 
 if __name__ == "__main__":

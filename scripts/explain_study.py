@@ -7,6 +7,9 @@
   back, in attribution order: low deletion and high insertion are faithful) and the
   model-randomisation check (Spearman of the attribution against that of a re-initialised
   model: near 0 passes), plus activation maximisation of every class from noise.
+- The attention language model: on `grammar`, against a plain LSTM LM of the same size, its
+  test perplexity, and where its attention goes while it generates (the mean weight at each
+  distance back from the newest input), with one heatmap.
 
     python scripts/explain_study.py [--out runs/explain-study] [--n 200] [--images 100]
 """
@@ -58,6 +61,7 @@ def main() -> None:
             "precision_at_1": round(hits / len(texts), 3),
             "ms_per_explanation": round((time.perf_counter() - t) / len(texts) * 1000, 2)}
     result["images"] = image_study(Path(a.out), a.images)
+    result["attention"] = attention_study(Path(a.out))
     print(json.dumps(result, indent=1))
     (Path(a.out) / "study.json").write_text(json.dumps(result, indent=1) + "\n")
 
@@ -91,6 +95,36 @@ def image_study(out: Path, n: int) -> dict:
     result["maximize"] = {c: round(r.probability, 4)
                           for c, r in zip(model.config.classes, rows, strict=True)}
     result["maximize_figure"] = str(out / "maximize.png")
+    return result
+
+
+def attention_study(out: Path, window: int = 8, n: int = 200) -> dict:
+    from latentatlas.explain.attention import attention_png, generate_with_attention
+
+    result: dict = {"window": window}
+    for kind in ("lm", "attn-lm"):
+        run = str(out / f"grammar-{kind}")
+        if cli(["train", "--model", kind, "--data", "grammar", "--hidden", "64", "--embed-dim",
+                "32", "--window", str(window), "--epochs", "3", "--out", run, "--force",
+                "--quiet", "--threads", "2"]) != 0:
+            raise SystemExit(2)
+        last = json.loads((Path(run) / "metrics.jsonl").read_text().splitlines()[-1])
+        result[f"{kind}_test_perplexity"] = round(last["test_perplexity"], 3)
+    model = load(run)
+    by_distance = torch.zeros(window)
+    rows = 0
+    for seed in range(n):
+        trace = generate_with_attention(model, "she", 12, seed=seed)
+        for k, row in enumerate(trace.weights):
+            newest = k + 1 + window - 1  # column of the newest input of generated token k
+            by_distance += torch.tensor(row[newest - window + 1:newest + 1][::-1].copy())
+            rows += 1
+    trace = generate_with_attention(model, "she danced in", 12, seed=0)
+    attention_png(trace, out / "attention.png", "grammar attn-lm: she danced in ...")
+    result.update({"generated_tokens": rows,
+                   "mean_weight_by_distance": [round(float(v), 4) for v in by_distance / rows],
+                   "example": " ".join(trace.prompt + trace.generated),
+                   "figure": str(out / "attention.png")})
     return result
 
 

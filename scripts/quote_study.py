@@ -8,7 +8,7 @@ untrained copy of the model (random weights) is the control. A logistic-regressi
 cells (fitted on the first half, ROC AUC on the second) asks whether the state encodes "inside
 quotes" at all, in one cell or spread over many.
 
-    python scripts/quote_study.py [--out runs/quote-study] [--texts 200]
+    python scripts/quote_study.py [--hidden 512] [--epochs 8] [--out runs/quote-study]
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from latentatlas.models.run import build_model, read_config
 
 PATTERN = r'"[^"]*"'
 TRAIN = ["train", "--model", "lm", "--tokens", "char", "--data", "fortunes", "--max-len", "300",
-         "--hidden", "256", "--embed-dim", "32", "--epochs", "8", "--batch-size", "64", "--lr",
-         "0.002", "--threads", "2"]
+         "--embed-dim", "32", "--batch-size", "64", "--lr", "0.002", "--threads", "2"]
 
 
 def pooled(model, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -66,12 +65,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="runs/quote-study")
     p.add_argument("--texts", type=int, default=200, help="held-out quoted fortunes to read")
+    p.add_argument("--hidden", type=int, default=512, help="LSTM cells")
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--retrain", action="store_true", help="train again even if the run exists")
     a = p.parse_args()
     torch.set_num_threads(2)
-    run = Path(a.out) / "char-lm"
+    run = Path(a.out) / f"char-lm-{a.hidden}"
     if a.retrain or not (run / "model.safetensors").is_file():
-        if cli([*TRAIN, "--out", str(run), "--force", "--quiet"]) != 0:
+        if cli([*TRAIN, "--hidden", str(a.hidden), "--epochs", str(a.epochs), "--out", str(run),
+                "--force", "--quiet"]) != 0:
             raise SystemExit(2)
     model = load(run)
     # held-out fortunes with balanced quotes, no longer than what the model was trained on
@@ -84,9 +86,9 @@ def main() -> None:
     untrained.vocab = model.vocab
     control = held_out(untrained, test)
     # the page: a few held-out fortunes read in one go, coloured by the quote cell
-    sample = Path(a.out) / "quoted.txt"
+    sample = Path(a.out) / "quoted.txt"  # the same held-out fortunes for every model
     sample.write_text("\n".join(test[:6]) + "\n", encoding="utf-8")
-    page = Path(a.out) / "cells.html"
+    page = Path(a.out) / f"cells-{a.hidden}.html"
     cli(["cells", str(run), "--text", str(sample), "--find", PATTERN, "--out", str(page),
          "--json"])
     metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
@@ -94,7 +96,8 @@ def main() -> None:
     c = trained["cell"]
     strip = "".join(ch if ch != "\n" else " " for ch, _, _ in spans)
     result = {
-        "command": "python scripts/quote_study.py", "run": str(run),
+        "command": f"python scripts/quote_study.py --hidden {a.hidden} --epochs {a.epochs}",
+        "run": str(run),
         "test_perplexity_per_char": round(metrics[-1]["test_perplexity"], 3),
         "held_out_texts": len(test), "pattern": PATTERN,
         "trained": trained, "untrained_control": control,
@@ -104,7 +107,7 @@ def main() -> None:
                                       for x in indicator(test[0], spans, PATTERN)[:120])},
         "page": str(page)}
     print(json.dumps(result, indent=1))
-    (Path(a.out) / "study.json").write_text(json.dumps(result, indent=1) + "\n")
+    (Path(a.out) / f"study-{a.hidden}.json").write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Token attributions for a text classifier, one call shape for every method.
+"""Token attributions for a text classifier, one call shape for every method (and, through
+``explain``, for the pixel attributions of ``images``), and LIME's sampling and fit.
 
     explain_text(model, text, method, target=None, **params) -> Attribution
 
@@ -7,7 +8,7 @@
 - ``ig``: integrated gradients from the all-<pad> (zero) embedding baseline, captum's
   implementation, all steps in one batch (``steps``, default 50);
 - ``occlusion``: the drop in the target probability when the token is replaced by <unk>, all
-  tokens in one batch;
+  tokens in one batch (sharing the RNN's work, as LIME);
 - ``lime``: our batched LIME: ``samples`` random masks over the word positions, a masked word
   replaced by <unk> (``mask="unk"``, as the lime package with ``bow=False``) or dropped from
   the text (``mask="drop"``); the target probability of every distinct masked text in batches;
@@ -121,11 +122,11 @@ def explain_text(model, text: str, method: str, target: str | None = None, *,
     elif method == "ig":
         from captum.attr import IntegratedGradients
 
-        mask = ids != PAD
+        real = ids != PAD
         emb = model.embed(ids).detach()
 
         def forward(e: torch.Tensor) -> torch.Tensor:
-            return model.logits_from_embeddings(e, mask.expand(len(e), -1))[0]
+            return model.logits_from_embeddings(e, real.expand(len(e), -1))[0]
 
         ig = IntegratedGradients(forward)
         attr = ig.attribute(emb, baselines=torch.zeros_like(emb), target=c, n_steps=steps,
