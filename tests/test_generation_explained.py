@@ -138,3 +138,29 @@ def test_maximize_a_text_class(tmp_path):
     assert json.loads(m.stdout)["params"]["length"] == 4
     bad = cli("maximize", str(run), "--neuron", "conv1:0")
     assert bad.returncode == 2 and "image classifiers" in bad.stderr
+
+
+def test_cells_page_in_the_browser(browser, tmp_path):
+    from latentatlas.explain.render import cells_html
+
+    tokens = ["he", "said", '"', "<b>hi</b>", '"', "."]
+    acts = np.zeros((len(tokens), 3))
+    acts[:, 0] = [1, 1, -1, -1, -1, 1]  # cell 0: off inside the quote
+    acts[:, 2] = [0, 0, 1, 1, 1, 0]  # cell 2: on inside it
+    page = tmp_path / "cells.html"
+    page.write_text(cells_html(tokens, acts, [(2, 0.99), (0, -0.95), (1, None)], "quotes"))
+    tab = browser.new_page()
+    tab.goto(page.as_uri())
+    tab.wait_for_selector("body[data-ready='1']")
+    spans = tab.locator("#text span")
+    assert spans.count() == 6 and spans.nth(3).text_content() == "<b>hi</b>"  # text, not HTML
+
+    def backgrounds():
+        return [spans.nth(i).evaluate("e => e.style.background") for i in range(6)]
+
+    first = backgrounds()  # cell 2, the first listed: red inside the quote, clear outside
+    assert first[3] == "rgb(214, 39, 40)" and first[0].endswith(", 0)")  # full, none
+    tab.select_option("#cell", "0")
+    second = backgrounds()
+    assert second != first and "31, 119, 180" in second[3]  # cell 0 is negative there
+    tab.close()
