@@ -107,6 +107,9 @@ def test_image_classifier_cli(idx_dir, tmp_path):
             str(idx_dir), "--hidden", "4,4,8", "--epochs", "1", "--quiet", "--out", str(run))
     assert p.returncode == 0, p.stderr
     assert json.loads((run / "config.json").read_text())["kind"] == "image-classifier"
+    ev = cli("eval", str(run), "--data-dir", str(idx_dir), "--json")
+    assert ev.returncode == 0, ev.stderr
+    assert 0 <= json.loads(ev.stdout)["accuracy"] <= 1
     out = tmp_path / "e.png"
     e = cli("explain", str(run), "--index", "3", "--method", "all", "--samples", "200",
             "--data-dir", str(idx_dir), "--evaluate", "--out", str(out), "--json")

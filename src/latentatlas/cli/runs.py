@@ -393,7 +393,11 @@ def cmd_eval(a: argparse.Namespace) -> int:
         x = _text_tensors(config["kind"], config["model"], model.vocab,
                           load_run_data(a.run), "test")
     else:
-        x = load_run_data(a.run, a.data_dir).test_x
+        data = load_run_data(a.run, a.data_dir)
+        from ..models.image_classifier import ImageClassifier
+
+        labelled = isinstance(model, ImageClassifier)  # its loss takes the labels
+        x = (data.test_x, data.test_y) if labelled else data.test_x
     torch.manual_seed(a.seed)
     n_test = len(x[0]) if isinstance(x, tuple) else len(x)
     result: dict[str, Any] = {"run": a.run, "n_test": n_test}
@@ -431,9 +435,10 @@ def cmd_info(a: argparse.Namespace) -> int:
             f"data: {(config.get('data') or {}).get('name')}; epochs trained: {len(metrics)}"]
     if metrics:
         last = metrics[-1]
-        terms = ", ".join(f"{k[5:]} {last[k]:.2f}" for k in ("test_recon", "test_kl",
-                                                              "test_perplexity") if k in last)
-        text.append(f"last test loss {last['test_loss']:.2f} nats/item ({terms})")
+        terms = ", ".join(f"{k[5:]} {last[k]:.2f}" for k in (
+            "test_recon", "test_kl", "test_perplexity", "test_accuracy") if k in last)
+        text.append(f"last test loss {last['test_loss']:.2f} nats/item"
+                    + (f" ({terms})" if terms else ""))
     emit(info, a.json, "\n".join(text))
     return 0
 
