@@ -54,16 +54,18 @@ _LATENT_COMMANDS = ("reconstruct", "interpolate", "grid", "map", "dims", "knobs"
 def _check_latent(args) -> None:
     from ..models.run import NO_LATENT_KINDS, read_config
 
-    if args.command not in (*_LATENT_COMMANDS, "sample") or not isinstance(
-            getattr(args, "run", None), str):
+    if args.command not in (*_LATENT_COMMANDS, "sample"):
         return
-    kind = read_config(args.run).get("kind")
-    what = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
-    if args.command == "sample" and kind.endswith("classifier"):
-        raise UserError(f"{args.run} holds {what}, which generates nothing to sample")
-    if args.command != "sample" and kind in NO_LATENT_KINDS:
-        raise UserError(f"{args.run} holds {what}, which has no latent space; "
-                        f"{args.command} needs a VAE or autoencoder run")
+    runs = [args.run] if isinstance(getattr(args, "run", None), str) else \
+        list(getattr(args, "runs", None) or [])
+    for run in runs:
+        kind = read_config(run).get("kind")
+        what = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+        if args.command == "sample" and kind.endswith("classifier"):
+            raise UserError(f"{run} holds {what}, which generates nothing to sample")
+        if args.command != "sample" and kind in NO_LATENT_KINDS:
+            raise UserError(f"{run} holds {what}, which has no latent space; "
+                            f"{args.command} needs a VAE or autoencoder run")
 
 
 def main(argv: list[str] | None = None) -> int:
