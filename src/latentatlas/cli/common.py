@@ -89,6 +89,6 @@ def latent_text_model(run: str):
 
     model = load(run)
     if not hasattr(model, "encode"):
-        raise UserError(f"{run} holds a language model, which has no latent space; this "
+        raise UserError(f"{run} holds a model without a latent space; this "
                         "command needs a text-vae or text-ae run")
     return model

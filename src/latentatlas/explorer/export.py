@@ -34,10 +34,11 @@ def export_html(run: str | Path, out: str | Path, *, knobs: int = 5, steps: int 
     if total > MAX_DECODES:
         raise UserError(f"{steps}^{knobs} x {items} = {total:,} decodes is too many for one page "
                         f"(at most {MAX_DECODES:,})")
-    text = read_config(run).get("kind") in TEXT_KINDS
+    kind = read_config(run).get("kind")
+    text = kind in TEXT_KINDS
     model = load(run)
     if not hasattr(model, "encode"):
-        raise UserError(f"{run} holds a language model, which has no latent space to export")
+        raise UserError(f"{run} holds a {kind}, which has no latent space to export")
     data = load_run_data(run, data_dir)
     train = run_codes(run, "train", model=model, data=data).mu
     if knobs > train.shape[1]:

@@ -157,7 +157,8 @@ def open_run(run_dir: str | Path, run_id: str, data_dir: str | Path | None = Non
     text = config.get("kind") in TEXT_KINDS
     model = load(path)
     if not hasattr(model, "encode"):
-        raise UserError(f"{path} holds a language model, which has no latent space to explore")
+        raise UserError(f"{path} holds a {config.get('kind')}, which has no latent space to "
+                        "explore")
     data = load_run_data(path, data_dir)
     codes = run_codes(path, "test", model=model, data=data)
     train = run_codes(path, "train", model=model, data=data)
