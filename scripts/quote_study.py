@@ -50,11 +50,18 @@ def held_out(model, texts: list[str]) -> dict:
     acts_b, ind_b = pooled(model, texts[half:])
     cell, r_a = rank_cells(acts_a, ind_a)[0]
     r_b = float(np.corrcoef(acts_b[:, cell], ind_b)[0, 1])
+    # the cell as a detector: halfway between its mean inside and outside quotes (half A)
+    inside_a, outside_a = acts_a[ind_a == 1, cell].mean(), acts_a[ind_a == 0, cell].mean()
+    threshold, sign = (inside_a + outside_a) / 2, np.sign(inside_a - outside_a)
+    says = (acts_b[:, cell] - threshold) * sign > 0
+    balanced = (says[ind_b == 1].mean() + (~says[ind_b == 0]).mean()) / 2
     top_b = rank_cells(acts_b, ind_b)[:3]
     scale = StandardScaler().fit(acts_a)
     probe = LogisticRegression(max_iter=2000).fit(scale.transform(acts_a), ind_a)
     auc = roc_auc_score(ind_b, probe.decision_function(scale.transform(acts_b)))
     return {"cell": cell, "r_selection_half": round(r_a, 4), "r_held_out_half": round(r_b, 4),
+            "threshold": float(threshold), "sign": float(sign),
+            "cell_balanced_accuracy_held_out": round(float(balanced), 4),
             "best_on_held_out_half": [[c, round(r, 4)] for c, r in top_b],
             "probe_auc_held_out": round(float(auc), 4),
             "chars": int(len(ind_a) + len(ind_b)),
@@ -92,7 +99,8 @@ def main() -> None:
     cli(["cells", str(run), "--text", str(sample), "--find", PATTERN, "--out", str(page),
          "--json"])
     metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    spans, acts = cell_activations(model, test[0])
+    shown = next((t for t in test if 0 <= t.find('"') < 40), test[0])
+    spans, acts = cell_activations(model, shown)
     c = trained["cell"]
     strip = "".join(ch if ch != "\n" else " " for ch, _, _ in spans)
     result = {
@@ -102,9 +110,11 @@ def main() -> None:
         "held_out_texts": len(test), "pattern": PATTERN,
         "trained": trained, "untrained_control": control,
         "example": {"text": strip[:120],
-                    "cell_sign": "".join("+" if v > 0 else "-" for v in acts[:120, c]),
+                    "cell_says_inside": "".join(
+                        "1" if (v - trained["threshold"]) * trained["sign"] > 0 else "0"
+                        for v in acts[:120, c]),
                     "inside": "".join("1" if x else "0"
-                                      for x in indicator(test[0], spans, PATTERN)[:120])},
+                                      for x in indicator(shown, spans, PATTERN)[:120])},
         "page": str(page)}
     print(json.dumps(result, indent=1))
     (Path(a.out) / f"study-{a.hidden}.json").write_text(json.dumps(result, indent=1) + "\n")
