@@ -99,8 +99,8 @@ def _masked_probs(model, ids: torch.Tensor, keep: torch.Tensor, batch: int = 409
 def _grad(model, ids: torch.Tensor, c: int) -> tuple[torch.Tensor, torch.Tensor]:
     emb = model.embed(ids).detach().requires_grad_(True)
     logits, _ = model.logits_from_embeddings(emb, ids != PAD)
-    logits[0, c].backward()
-    return emb.detach()[0], emb.grad[0]
+    (grad,) = torch.autograd.grad(logits[0, c], emb)  # the weights get no gradients
+    return emb.detach()[0], grad[0]
 
 
 def explain_text(model, text: str, method: str, target: str | None = None, *,

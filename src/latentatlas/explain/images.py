@@ -61,8 +61,7 @@ def explain_image(model, image: torch.Tensor, method: str, target: str | None = 
     params: dict = {}
     if method in ("saliency", "gradxinput"):
         xg = x.clone().requires_grad_(True)
-        model.logits(xg)[0, c].backward()
-        g = xg.grad[0]
+        g = torch.autograd.grad(model.logits(xg)[0, c], xg)[0][0]
         scores = g.abs().amax(0) if method == "saliency" else (g * x[0]).sum(0)
     elif method == "ig":
         from captum.attr import IntegratedGradients

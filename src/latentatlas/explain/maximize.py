@@ -80,16 +80,31 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
             + (x[..., :, 1:] - x[..., :, :-1]).abs().mean())
 
 
+def _ascend(x: torch.Tensor, objective, steps: int, lr: float, project=None) -> list[float]:
+    """Adam on ``x`` alone: ``objective(x) -> (loss to minimise, value to trace)``; the model's
+    weights get no gradients. Returns the value every 16 steps."""
+    opt = torch.optim.Adam([x], lr=lr)
+    trace = []
+    for step in range(steps):
+        loss, value = objective(x)
+        (x.grad,) = torch.autograd.grad(loss, x)
+        opt.step()
+        if project is not None:
+            with torch.no_grad():
+                project(x)
+        if step % 16 == 0:
+            trace.append(float(value.detach()))
+    return trace
+
+
 def maximize_image(model, target: str | None = None, neuron: str | None = None, *,
                    start: torch.Tensor | None = None, start_name: str = "noise",
                    steps: int = 256, lr: float = 0.02, tv: float = 20.0, l2: float = 5.0,
                    seed: int = 0) -> Maximized:
     """Optimise an image for the class ``target`` (its logit) or the ``neuron``."""
     if (target is None) == (neuron is None):
-        raise UserError("give a class or a neuron to maximise, not both")
+        raise UserError("give one thing to maximise: a class or a neuron")
     model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
     c = _class_index(model, target) if target is not None else None
     unit = parse_neuron(model, neuron) if neuron is not None else None
     gen = torch.Generator().manual_seed(seed)
@@ -98,7 +113,6 @@ def maximize_image(model, target: str | None = None, neuron: str | None = None, 
     else:
         x0 = start.float().clamp(0, 1)
     x = x0[None].clone().requires_grad_(True)
-    opt = torch.optim.Adam([x], lr=lr)
 
     def value(x: torch.Tensor) -> torch.Tensor:
         acts = model.activations(x)
@@ -107,25 +121,18 @@ def maximize_image(model, target: str | None = None, neuron: str | None = None, 
         a = acts[unit[0]][0, unit[1]]
         return a.mean()
 
-    trace = []
-    for step in range(steps):
+    def objective(x: torch.Tensor):
         v = value(x)
-        loss = -v + tv * total_variation(x) + l2 * x.pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            x.clamp_(0, 1)  # projected gradient ascent: pixels stay in [0, 1]
-        if step % 16 == 0:
-            trace.append(float(v.detach()))
+        return -v + tv * total_variation(x) + l2 * x.pow(2).mean(), v
+
+    # projected gradient ascent: the pixels stay in [0, 1]
+    trace = _ascend(x, objective, steps, lr, project=lambda x: x.clamp_(0, 1))
     x = x.detach()[0]
     with torch.no_grad():
         end, begin = float(value(x[None])), float(value(x0[None]))
         prob = (lambda im: float(torch.softmax(model.logits(im[None]), -1)[0, c])) \
             if c is not None else None
         start_p, end_p = (prob(x0), prob(x)) if prob else (None, None)
-    for q in model.parameters():
-        q.requires_grad_(True)
     return Maximized(f"class {target}" if c is not None else f"neuron {neuron}", start_name,
                      begin, end, start_p, end_p,
                      image=x, start_image=x0, trace=trace,
@@ -140,8 +147,6 @@ def maximize_text(model, target: str, *, start: str | None = None, length: int =
     from .attribution import _ids
 
     model.eval()
-    for q in model.parameters():
-        q.requires_grad_(False)
     c = _class_index(model, target)
     table = model.embed.weight.detach()
     words = torch.arange(len(table)) > EOS  # the real tokens (no <pad> <unk> <s> </s>)
@@ -154,7 +159,6 @@ def maximize_text(model, target: str, *, start: str | None = None, length: int =
     e = table[ids0].clone().requires_grad_(True)
     bos, eos = table[BOS][None], table[EOS][None]
     mask = torch.ones(1, len(ids0) + 2, dtype=torch.bool)
-    opt = torch.optim.Adam([e], lr=lr)
     vocab = table[words]
 
     def logits_of(emb: torch.Tensor) -> torch.Tensor:
@@ -163,24 +167,18 @@ def maximize_text(model, target: str, *, start: str | None = None, length: int =
     def nearest(emb: torch.Tensor) -> torch.Tensor:
         return torch.cdist(emb, vocab).argmin(1)
 
-    trace = []
-    for step in range(steps):
+    def objective(e: torch.Tensor):
         logit = logits_of(e)[c]
         gap = torch.cdist(e, vocab).min(1).values.pow(2).mean()
-        loss = -logit + closeness * gap
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 16 == 0:
-            trace.append(float(logit.detach()))
+        return -logit + closeness * gap, logit
+
+    trace = _ascend(e, objective, steps, lr)
     with torch.no_grad():
         real = torch.nonzero(words)[:, 0]
         ids = real[nearest(e.detach())]
         begin = logits_of(table[ids0])
         relaxed = logits_of(e.detach())
         end = logits_of(table[ids])
-    for q in model.parameters():
-        q.requires_grad_(True)
     itos = model.vocab.itos
     prob = lambda lg: float(torch.softmax(lg, -1)[c])  # noqa: E731
     return Maximized(f"class {target}", start if start is not None else "random words",
