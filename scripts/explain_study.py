@@ -76,16 +76,19 @@ def image_study(out: Path, n: int) -> dict:
     metrics = json.loads((Path(run) / "metrics.jsonl").read_text().splitlines()[-1])
     result: dict = {"run": run, "test_accuracy": round(metrics["test_accuracy"], 4),
                     "images": len(test), "methods": {}}
-    for method in METHODS:
+    variants = [(m, {}) for m in METHODS] + [("lime", {"segments": "superpixels"})]
+    for method, kw in variants:
         t = time.perf_counter()
         dels, ins, rhos = [], [], []
         for x in test:
-            r = explain_image(model, x, method)
+            r = explain_image(model, x, method, **kw)
             curves = deletion_insertion(model, x, r)
             dels.append(curves["deletion_auc"])
             ins.append(curves["insertion_auc"])
-            rhos.append(randomization(model, x, method, r.target)["spearman_vs_randomized_model"])
-        result["methods"][method] = {
+            rhos.append(randomization(model, x, method, r.target, **kw)[
+                "spearman_vs_randomized_model"])
+        name = method + (" superpixels" if kw else "")
+        result["methods"][name] = {
             "deletion_auc": round(sum(dels) / len(dels), 4),
             "insertion_auc": round(sum(ins) / len(ins), 4),
             "spearman_vs_randomized_model": round(sum(rhos) / len(rhos), 4),

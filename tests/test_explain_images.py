@@ -119,6 +119,11 @@ def test_image_classifier_cli(idx_dir, tmp_path):
     assert np.array(result["explanations"][2]["scores"]).shape == (28, 28)
     with Image.open(out) as im:
         assert im.width >= 5 * im.height > 0  # the image and one panel per method
+    sp = cli("explain", str(run), "--index", "3", "--method", "lime", "--segments",
+             "superpixels", "--n-segments", "30", "--samples", "200", "--data-dir", str(idx_dir),
+             "--json")
+    assert sp.returncode == 0, sp.stderr
+    assert json.loads(sp.stdout)["explanations"][0]["params"]["segments"] == "superpixels"
     am = tmp_path / "am.png"
     m = cli("maximize", str(run), "--class", "Sneaker", "--steps", "20", "--out", str(am),
             "--json")
@@ -132,6 +137,8 @@ def test_image_classifier_cli(idx_dir, tmp_path):
         (("explain", "--index", "999"), "out of range"),
         (("explain", "--index", "1", "--target", "Hat"), "unknown target class 'Hat'"),
         (("explain", "--index", "1", "--out", str(tmp_path / "e.html")), ".png"),
+        (("explain", "--index", "1", "--method", "lime", "--segments", "superpixels",
+          "--n-segments", "1"), "--n-segments must be between 2"),
         (("maximize", "--class", "Hat"), "unknown class 'Hat'"),
         (("maximize", "--neuron", "conv7:1"), "LAYER:INDEX"),
         (("maximize", "--neuron", "dense:8"), "dense has 8 units"),
@@ -143,3 +150,20 @@ def test_image_classifier_cli(idx_dir, tmp_path):
         assert bad.returncode == 2 and message in bad.stderr, (cmd, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "e.html").exists() and not (tmp_path / "s.png").exists()
+
+
+def test_superpixels_follow_the_image(model):
+    from latentatlas.explain.images import superpixels
+
+    x = on_image()
+    seg = superpixels(x, 9)
+    assert seg.shape == (12, 12) and np.array_equal(seg, superpixels(x, 9))  # deterministic
+    assert seg[0, 0] == 0 and 6 <= seg.max() + 1 <= 12  # numbered in reading order, ~9 of them
+    square = seg[:4, :4]
+    # the bright square is (mostly) one superpixel of its own
+    main = np.bincount(square.ravel()).argmax()
+    assert (square == main).mean() >= 0.75 and (seg[4:, 4:] != main).all()
+    r = explain_image(model, x, "lime", segments="superpixels", n_segments=9, samples=400)
+    assert r.params["segments"] == "superpixels" and len(r.features()) == seg.max() + 1
+    top = r.top(1)[0]
+    assert top // 12 < 4 and top % 12 < 4

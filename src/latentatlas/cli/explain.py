@@ -28,8 +28,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--mask", choices=["unk", "drop"], default="unk",
                    help="lime on texts: a masked word becomes <unk> (as lime with bow=False) "
                         "or leaves the text")
+    e.add_argument("--segments", choices=["patches", "superpixels"], default="patches",
+                   help="images, occlusion and lime: the features are squares or superpixels")
     e.add_argument("--patch", type=positive_int, default=4,
-                   help="images, occlusion and lime: squares of N x N pixels are the features")
+                   help="--segments patches: squares of N x N pixels")
+    e.add_argument("--n-segments", type=positive_int, default=50,
+                   help="--segments superpixels: about this many")
     e.add_argument("--steps", type=positive_int, default=50, help="ig: integration steps")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--stability", type=positive_int, metavar="N",
@@ -227,7 +231,7 @@ def cmd_explain(a: argparse.Namespace) -> int:
     if text and a.method in ("lime", "all"):
         kw["mask"] = a.mask
     if not text:
-        kw["patch"] = a.patch
+        kw.update(segments=a.segments, patch=a.patch, n_segments=a.n_segments)
     results = [explain(model, item, m, a.target, seed=a.seed, **kw) for m in methods]
     checks: dict[str, dict] = {r.method: {} for r in results}
     for r in results:

@@ -42,6 +42,7 @@ class Attribution:
     probability: float  # of the target class
     method: str
     params: dict = field(default_factory=dict)
+    segments: np.ndarray | None = None  # image occlusion/LIME: (H, W) feature id of each pixel
 
     def to_dict(self) -> dict:
         return {"tokens": self.tokens, "scores": np.round(self.scores, 6).tolist(),
@@ -50,10 +51,12 @@ class Attribution:
                 "params": self.params}
 
     def features(self) -> np.ndarray:
-        """One score per feature the method scored: tokens, pixels, or an image's squares
-        (``patch`` x ``patch``, for occlusion and LIME)."""
-        p = self.params.get("patch") if self.tokens is None else None
-        return (self.scores[::p, ::p] if p else self.scores).ravel()
+        """One score per feature the method scored: tokens, pixels, or an image's squares or
+        superpixels (occlusion and LIME)."""
+        if self.segments is None:
+            return self.scores.ravel()
+        _, first = np.unique(self.segments.ravel(), return_index=True)
+        return self.scores.ravel()[first]
 
     def top(self, k: int = 1) -> list[int]:
         """Indices of the k highest-scoring tokens (of the flattened pixels for an image)."""

@@ -7,12 +7,16 @@
 - ``gradxinput``: gradient x pixel value, summed over channels (signed);
 - ``ig``: integrated gradients from the black image, captum's implementation, all ``steps``
   in one batch;
-- ``occlusion``: the drop in the target probability when a ``patch`` x ``patch`` square is
-  set to black, every square in one batch, each pixel scored by its square;
-- ``lime``: our batched LIME over ``patch`` x ``patch`` squares as the features: ``samples``
-  images with a random half of the squares blacked out (as the lime package draws them), their
-  target probabilities in batches, the kernel on the cosine distance (``kernel_width``, 0.25 as
-  lime's image explainer) and a ridge fit; each pixel gets its square's coefficient.
+- ``occlusion``: the drop in the target probability when a segment is set to black, every
+  segment in one batch, each pixel scored by its segment;
+- ``lime``: our batched LIME over the segments as the features: ``samples`` images with a
+  random half of the segments blacked out (as the lime package draws them), their target
+  probabilities in batches, the kernel on the cosine distance (``kernel_width``, 0.25 as lime's
+  image explainer) and a ridge fit; each pixel gets its segment's coefficient.
+
+Segments (``segments``) are ``patch`` x ``patch`` squares, or ``n_segments`` superpixels:
+SLIC-style k-means over each pixel's intensities and its position (weighted by
+``compactness``), started from a regular grid, so nearby pixels of similar intensity group.
 
 Black (0) is the "absent" value: fashion-mnist's background.
 """
@@ -48,9 +52,35 @@ def patches(shape: tuple[int, int], patch: int) -> np.ndarray:
     return (np.arange(h)[:, None] // patch) * cols + np.arange(w)[None, :] // patch
 
 
+def superpixels(image: torch.Tensor, n_segments: int, compactness: float = 0.3
+                ) -> np.ndarray:
+    """(H, W) int array of about ``n_segments`` superpixels of a (C, H, W) image, numbered in
+    reading order (deterministic: k-means started from a regular grid)."""
+    from sklearn.cluster import KMeans
+
+    c, h, w = image.shape
+    if not 2 <= n_segments <= h * w // 4:
+        raise UserError(f"--n-segments must be between 2 and {h * w // 4}, got {n_segments}")
+    gy = max(1, round(h * (n_segments / (h * w)) ** 0.5))
+    gx = max(1, round(n_segments / gy))
+    step = ((h * w) / (gy * gx)) ** 0.5
+    rows, cols = np.mgrid[0:h, 0:w]
+    pos = compactness * np.stack([rows.ravel(), cols.ravel()], 1) / step
+    feats = np.concatenate([image.reshape(c, -1).T.double().numpy(), pos], 1)
+    cy = ((np.arange(gy) + 0.5) * h / gy).astype(int)
+    cx = ((np.arange(gx) + 0.5) * w / gx).astype(int)
+    init = feats[(cy[:, None] * w + cx[None, :]).ravel()]
+    labels = KMeans(len(init), init=init, n_init=1).fit_predict(feats)
+    _, first = np.unique(labels, return_index=True)
+    renumber = np.empty(labels.max() + 1, dtype=np.int64)
+    renumber[labels[np.sort(first)]] = np.arange(len(first))
+    return renumber[labels].reshape(h, w)
+
+
 def explain_image(model, image: torch.Tensor, method: str, target: str | None = None, *,
                   steps: int = 50, samples: int = 1000, kernel_width: float = 0.25,
-                  patch: int = 4, seed: int = 0) -> Attribution:
+                  segments: str = "patches", patch: int = 4, n_segments: int = 50,
+                  seed: int = 0) -> Attribution:
     """Attribute the model's ``target`` class (default: its prediction) to the pixels."""
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
@@ -72,13 +102,21 @@ def explain_image(model, image: torch.Tensor, method: str, target: str | None = 
         scores = attr[0].sum(0).detach()
         params = {"steps": steps, "baseline": "black image"}
     else:
-        seg = torch.from_numpy(patches(x.shape[2:], patch))
+        if segments == "patches":
+            seg_np = patches(tuple(x.shape[2:]), patch)
+            params = {"segments": "patches", "patch": patch}
+        elif segments == "superpixels":
+            seg_np = superpixels(x[0], n_segments)
+            params = {"segments": "superpixels", "n_segments": int(seg_np.max()) + 1}
+        else:
+            raise UserError(f"segments must be patches or superpixels, got {segments!r}")
+        seg = torch.from_numpy(seg_np)
         n = int(seg.max()) + 1
         if method == "occlusion":
             keep = 1 - torch.eye(n)
             drop = probs[c] - _probs(model, _masked(x, seg, keep))[:, c]
             scores = drop[seg]
-            params = {"patch": patch, "replacement": "black"}
+            params["replacement"] = "black"
         else:
             rng = np.random.default_rng(seed)
             masks = rng.integers(0, 2, size=(samples, n)).astype(np.float64)
@@ -86,11 +124,11 @@ def explain_image(model, image: torch.Tensor, method: str, target: str | None = 
             y = _probs(model, _masked(x, seg, torch.from_numpy(masks).float()))[:, c]
             coef = lime_fit(masks, y.double().numpy(), kernel_width)
             scores = torch.from_numpy(coef)[seg]
-            params = {"samples": samples, "kernel_width": kernel_width, "patch": patch,
-                      "seed": seed}
+            params.update({"samples": samples, "kernel_width": kernel_width, "seed": seed})
     classes = model.config.classes
     return Attribution(None, scores.detach().double().numpy(), classes[c],
-                       classes[int(probs.argmax())], float(probs[c]), method, params)
+                       classes[int(probs.argmax())], float(probs[c]), method, params,
+                       segments=seg_np if method in ("occlusion", "lime") else None)
 
 
 def _masked(x: torch.Tensor, seg: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
