@@ -1,6 +1,5 @@
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -9,18 +8,13 @@ import latentatlas
 from .conftest import REPO
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_process_gloo_run_writes_one_complete_run(tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-         "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+        # --standalone: the rendezvous store takes a free port itself (no port picked here and
+        # released, which another process could take first)
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
          "-m", "latentatlas", "train", "--data", "shapes", "--n-train", "1024", "--n-test", "128",
          "--hidden", "32", "--latent-dim", "4", "--epochs", "2", "--out", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
