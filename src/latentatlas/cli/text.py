@@ -69,7 +69,6 @@ def cmd_generate(a: argparse.Namespace) -> int:
 
     from ..fileio import write_text
     from ..models import load, read_config
-    from ..models.decoding import UNK
     from ..text.generation import parse_context
 
     if read_config(a.run).get("kind") != "lm":
@@ -105,9 +104,7 @@ def cmd_generate(a: argparse.Namespace) -> int:
             lines.append(f"wrote {out}" + (f" and {page}" if page != out else ""))
         emit({"run": a.run, **trace.to_dict()}, a.json, "\n".join(lines))
         return 0
-    ids = [model.vocab.stoi.get(t, UNK) for t in model.vocab.tokenize(a.prompt)]
-    if not ids:
-        raise UserError("the prompt has no words")
+    _, ids = model.vocab.known(a.prompt)
     gen = torch.Generator().manual_seed(a.seed)
     rows = model.generate(a.n, None if context is None else context.expand(a.n),
                           max_len=a.words, generator=gen, prompt=ids, **kw)

@@ -93,6 +93,19 @@ class Vocab:
             ids = ids[:max_len]
         return [self.bos, *ids, self.eos]
 
+    def known(self, text: str, max_len: int | None = None) -> tuple[list[str], list[int]]:
+        """A user's text as (tokens, ids), at most ``max_len``; an empty text, one without
+        tokens, or one whose every token is unknown is a UserError."""
+        if not text.strip():
+            raise UserError("empty text (no words)")
+        tokens = self.tokenize(text)[:max_len]
+        if not tokens:
+            raise UserError(f"{text[:60]!r} has no words")
+        ids = [self.stoi.get(t, self.unk) for t in tokens]
+        if all(i == self.unk for i in ids):
+            raise UserError(f"every word of {text[:60]!r} is unknown to this model's vocabulary")
+        return tokens, ids
+
     def batch(self, texts: list[str], max_len: int | None = None) -> torch.Tensor:
         """(B, T) int64 ids, padded with <pad> to the longest."""
         rows = [self.encode(t, max_len) for t in texts]

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..models.decoding import BOS, EOS, UNK
+from ..models.decoding import BOS, EOS
 
 
 @dataclass
@@ -41,12 +41,7 @@ def generate_with_attention(model, prompt: str, max_tokens: int, *,
     weights behind each generated token."""
     if not getattr(model.config, "window", 0):
         raise UserError("this language model has no attention; train one with --model attn-lm")
-    words = model.vocab.tokenize(prompt)
-    if not words:
-        raise UserError("the prompt has no words")
-    ids = [model.vocab.stoi.get(t, UNK) for t in words]
-    if all(i == UNK for i in ids):
-        raise UserError(f"every word of {prompt[:60]!r} is unknown to this model's vocabulary")
+    _, ids = model.vocab.known(prompt)
     gen = torch.Generator().manual_seed(seed)
     out = model.generate(1, context, method=method, temperature=temperature, beam=beam,
                          max_len=max_tokens, generator=gen, ban_unk=ban_unk, prompt=ids)[0]

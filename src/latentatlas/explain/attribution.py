@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..models.decoding import BOS, EOS, PAD, UNK
+from ..models.decoding import BOS, EOS, PAD
 
 METHODS = ("saliency", "gradxinput", "ig", "occlusion", "lime")
 
@@ -64,14 +64,7 @@ class Attribution:
 
 
 def _ids(model, text: str) -> tuple[torch.Tensor, list[str]]:
-    if not text.strip():
-        raise UserError("empty text")
-    tokens = model.vocab.tokenize(text)[: model.config.max_len]
-    if not tokens:
-        raise UserError(f"{text[:60]!r} has no words")
-    ids = [model.vocab.stoi.get(t, UNK) for t in tokens]
-    if all(i == UNK for i in ids):
-        raise UserError(f"every word of {text[:60]!r} is unknown to this model's vocabulary")
+    tokens, ids = model.vocab.known(text, model.config.max_len)
     return torch.tensor([[BOS, *ids, EOS]]), tokens
 
 
