@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 
@@ -29,12 +28,12 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from latentatlas import load
-from latentatlas.cli import main as cli
+from latentatlas import fit, load
 from latentatlas.data.text import load_text_spec
 from latentatlas.data.vocab import tokenize
 from latentatlas.explain import explain_text
-from latentatlas.explain.attribution import _ids, _masked_probs, _probs, lime_masks
+from latentatlas.explain.core import class_probabilities
+from latentatlas.explain.tokens import lime_masks, masked_probabilities, token_ids
 from latentatlas.models import read_config
 from latentatlas.models.decoding import UNK
 
@@ -52,10 +51,8 @@ def main() -> None:
     run = a.run
     if run is None:
         run = tempfile.mkdtemp(prefix="latentatlas-bench-") + "/clf"
-        if cli(["train", "--model", "text-classifier", "--data", "fortunes", "--hidden", "64",
-                "--embed-dim", "64", "--epochs", "8", "--max-len", "40", "--out", run,
-                "--quiet"]) != 0:
-            sys.exit(2)
+        fit("text-classifier", "fortunes", run, hidden=(64,), embed_dim=64, epochs=8,
+            max_len=40)
     model = load(run)
     data = load_text_spec(read_config(run)["data"])
     texts = [t for t in data.test if 6 <= len(tokenize(t)) <= 30][: a.texts]
@@ -85,16 +82,16 @@ def main() -> None:
         rhos.append(float(spearmanr(r.scores[top], theirs[top]).statistic))
     plain_s, shared_s, diffs = [], [], []
     for text in texts:
-        ids, tokens = _ids(model, " ".join(tokenize(text)))
+        ids, tokens = token_ids(model, " ".join(tokenize(text)))
         n = len(tokens)
         keep = torch.from_numpy(np.unique(lime_masks(n, a.samples, 0), axis=0)).bool()
         rows = ids.repeat(len(keep), 1)
         rows[:, 1:n + 1] = torch.where(keep, ids[0, 1:n + 1], UNK)
         t = time.perf_counter()
-        plain = _probs(model, rows)
+        plain = class_probabilities(model, rows)
         plain_s.append(time.perf_counter() - t)
         t = time.perf_counter()
-        shared = _masked_probs(model, ids, keep)
+        shared = masked_probabilities(model, ids, keep)
         shared_s.append(time.perf_counter() - t)
         diffs.append(float((plain - shared).abs().max()))
     from captum.attr import IntegratedGradients

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 
@@ -26,10 +25,9 @@ import torch
 import torch.nn.functional as F
 from timing import timed
 
-from latentatlas import load
+from latentatlas import fit, load
 from latentatlas.atlas import Knobs, run_codes
 from latentatlas.atlas.sentences import decode_texts, encode_texts, knob_table
-from latentatlas.cli import main as cli
 from latentatlas.data import availability
 from latentatlas.data.text import load_text_spec
 from latentatlas.models import read_config
@@ -81,10 +79,7 @@ def main() -> None:
     if run is None:
         run = tempfile.mkdtemp(prefix="latentatlas-bench-") + "/vae"
         data = "wordnet" if not availability("wordnet").startswith("missing") else "grammar"
-        status = cli(["train", "--model", "text-vae", "--data", data, "--epochs", "1",
-                      "--max-len", "24", "--out", run, "--quiet"])
-        if status:
-            sys.exit(status)
+        fit("text-vae", data, run, epochs=1, max_len=24)
     model = load(run)
     spec = read_config(run)["data"]
     data = load_text_spec(spec)

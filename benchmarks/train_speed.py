@@ -224,7 +224,7 @@ class Ours:
         history = train(self.model, *self.data, self.out,
                         TrainConfig(epochs=self.done, batch_size=BATCH, lr=LR,
                                     precision=self.precision, quiet=True),
-                        {"kind": "image-vae", "model": self.model.config.to_dict(),
+                        {"kind": "vae", "model": self.model.config.to_dict(),
                          "data": {"name": "fashion-mnist"}}, resume=self.done > 1)
         self.test_loss = history[-1]["test_loss"]
         return history[-1]["seconds"]

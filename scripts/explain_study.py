@@ -23,15 +23,13 @@ from pathlib import Path
 
 import torch
 
-from latentatlas import load
-from latentatlas.cli import main as cli
+from latentatlas import fit, load
 from latentatlas.data import grammar
 from latentatlas.data.text import load_text
 from latentatlas.explain import METHODS, explain_image, explain_text
 from latentatlas.explain.faithfulness import deletion_insertion, randomization
 from latentatlas.explain.maximize import maximize_image
-from latentatlas.figures import save_grid
-from latentatlas.models.run import load_run_data
+from latentatlas.plotting import save_grid
 
 ADJECTIVES = {w for ws in grammar.ADJECTIVES.values() for w in ws}
 
@@ -44,11 +42,8 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(2)
     run = str(Path(a.out) / "grammar-sentiment")
-    args = ["train", "--model", "text-classifier", "--data", "grammar", "--label", "sentiment",
-            "--hidden", "64", "--embed-dim", "32", "--epochs", "3", "--out", run, "--force",
-            "--quiet"]
-    if cli(args) != 0:
-        raise SystemExit(2)
+    fit("text-classifier", "grammar", run, label="sentiment", hidden=(64,), embed_dim=32,
+        epochs=3, force=True)
     model = load(run)
     texts = load_text("grammar").test[: a.n]
     result: dict = {"command": "python scripts/explain_study.py", "run": run,
@@ -68,12 +63,10 @@ def main() -> None:
 
 def image_study(out: Path, n: int) -> dict:
     run = str(out / "fmnist-cnn")
-    if cli(["train", "--model", "image-classifier", "--data", "fashion-mnist", "--epochs", "3",
-            "--out", run, "--force", "--quiet", "--threads", "2"]) != 0:
-        raise SystemExit(2)
-    model = load(run)
-    test = load_run_data(run).test_x[:n]
-    metrics = json.loads((Path(run) / "metrics.jsonl").read_text().splitlines()[-1])
+    trained = fit("image-classifier", "fashion-mnist", run, epochs=3, force=True, threads=2)
+    model = trained.model
+    test = trained.data("test")[:n]
+    metrics = trained.metrics[-1]
     result: dict = {"run": run, "test_accuracy": round(metrics["test_accuracy"], 4),
                     "images": len(test), "methods": {}}
     variants = [(m, {}) for m in METHODS] + [("lime", {"segments": "superpixels"})]
@@ -107,11 +100,8 @@ def attention_study(out: Path, window: int = 8, n: int = 200) -> dict:
     result: dict = {"window": window}
     for kind in ("lm", "attn-lm"):
         run = str(out / f"grammar-{kind}")
-        if cli(["train", "--model", kind, "--data", "grammar", "--hidden", "64", "--embed-dim",
-                "32", "--window", str(window), "--epochs", "3", "--out", run, "--force",
-                "--quiet", "--threads", "2"]) != 0:
-            raise SystemExit(2)
-        last = json.loads((Path(run) / "metrics.jsonl").read_text().splitlines()[-1])
+        last = fit(kind, "grammar", run, hidden=(64,), embed_dim=32, window=window, epochs=3,
+                   force=True, threads=2).metrics[-1]
         result[f"{kind}_test_perplexity"] = round(last["test_perplexity"], 3)
     model = load(run)
     by_distance = torch.zeros(window)

@@ -23,15 +23,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from latentatlas import load
-from latentatlas.cli import main as cli
+from latentatlas import Run, fit, load
 from latentatlas.data.text import load_text
 from latentatlas.explain.cells import cell_activations, indicator, rank_cells
-from latentatlas.models.run import build_model, read_config
+from latentatlas.explain.render import cells_html
+from latentatlas.explain.workflow import cell_table
+from latentatlas.fileio import write_text
 
 PATTERN = r'"[^"]*"'
-TRAIN = ["train", "--model", "lm", "--tokens", "char", "--data", "fortunes", "--max-len", "300",
-         "--embed-dim", "32", "--batch-size", "64", "--lr", "0.002", "--threads", "2"]
+TRAIN = {"tokens": "char", "max_len": 300, "embed_dim": 32, "batch_size": 64, "lr": 0.002,
+         "threads": 2}
 
 
 def pooled(model, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -79,26 +80,24 @@ def main() -> None:
     torch.set_num_threads(2)
     run = Path(a.out) / f"char-lm-{a.hidden}"
     if a.retrain or not (run / "model.safetensors").is_file():
-        if cli([*TRAIN, "--hidden", str(a.hidden), "--epochs", str(a.epochs), "--out", str(run),
-                "--force", "--quiet"]) != 0:
-            raise SystemExit(2)
+        fit("lm", "fortunes", run, hidden=(a.hidden,), epochs=a.epochs, force=True, **TRAIN)
     model = load(run)
     # held-out fortunes with balanced quotes, no longer than what the model was trained on
     test = [t for t in load_text("fortunes").test if 2 <= t.count('"') and t.count('"') % 2 == 0
             and len(t) <= model.config.max_len][: a.texts]
     trained = held_out(model, test)
     torch.manual_seed(0)
-    config = read_config(run)
-    untrained = build_model(config["kind"], config["model"]).eval()
+    opened = Run.open(run)
+    untrained = opened.kind.build(opened.config["model"]).eval()
     untrained.vocab = model.vocab
     control = held_out(untrained, test)
     # the page: a few held-out fortunes read in one go, coloured by the quote cell
-    sample = Path(a.out) / "quoted.txt"  # the same held-out fortunes for every model
-    sample.write_text("\n".join(test[:6]) + "\n", encoding="utf-8")
+    sample = "\n".join(test[:6]) + "\n"  # the same held-out fortunes for every model
     page = Path(a.out) / f"cells-{a.hidden}.html"
-    cli(["cells", str(run), "--text", str(sample), "--find", PATTERN, "--out", str(page),
-         "--json"])
-    metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    table = cell_table(model, sample, PATTERN)
+    write_text(page, cells_html([t for t, _, _ in table["spans"]], table["activations"],
+                                table["ranked"], f"{run.name}: quoted fortunes"))
+    metrics = opened.metrics
     shown = next((t for t in test if 0 <= t.find('"') < 40), test[0])
     spans, acts = cell_activations(model, shown)
     c = trained["cell"]

@@ -5,7 +5,7 @@ Two VAEs with 20 latent dimensions on Fashion-MNIST, a small (784-400-20) and a 
 shoes and the same shoes made two pixels taller (and a shoe-brightness direction the same way);
 walk along shoe-height on a real shoe while measuring every identifier; measure its leakage into
 brightness; then take brightness out three ways (Gram-Schmidt, the failed attempt of the notes;
-the identifier normal; LEACE) and measure again. Every step is a `latentatlas` command.
+the identifier normal; LEACE) and measure again, through the Python API.
 
     python scripts/shoe_study.py [--epochs 10] [--out runs/shoes]
 
@@ -16,28 +16,23 @@ and prints the table that docs/results.md records.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import shlex
-import sys
 from pathlib import Path
 
-from latentatlas.cli import main as cli
+from latentatlas import Run, fit
+from latentatlas.atlas.workflow import unit_table
+from latentatlas.concepts import parse_alphas
+from latentatlas.concepts.workflow import (
+    disentangle_concept,
+    entanglement,
+    fit_concept,
+    traversal,
+)
 from latentatlas.data import availability
+from latentatlas.plotting import save_grid, save_heatmap
 
 SHOES = "label=Sneaker,Ankle_boot"
-SIZES = {"small": "400", "large": "1024,512"}
-
-
-def run(*args: str, capture: bool = False) -> dict | None:
-    print(f"$ latentatlas {shlex.join(args)}", flush=True)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out) if capture else contextlib.nullcontext():
-        status = cli(list(args))
-    if status != 0:
-        sys.exit(status)
-    return json.loads(out.getvalue()) if capture else None
+SIZES = {"small": (400,), "large": (1024, 512)}
 
 
 def study(epochs: int, root: Path) -> dict:
@@ -45,26 +40,28 @@ def study(epochs: int, root: Path) -> dict:
     figures.mkdir(parents=True, exist_ok=True)
     results = {}
     for size, hidden in SIZES.items():
-        r = str(root / size)
-        run("train", "--data", "fashion-mnist", "--latent-dim", "20", "--hidden", hidden,
-            "--epochs", str(epochs), "--out", r, "--force", "--quiet")
-        dims = run("dims", r, "--json", capture=True)
-        height = run("concept", r, "shoe-height", "--from", "edit", "--edit", "taller:2",
-                     "--pos", SHOES, "--json", capture=True)
-        run("concept", r, "shoe-brightness", "--from", "edit", "--edit", "brighter:40",
-            "--pos", SHOES, "--json", capture=True)
-        walk = run("traverse", r, "--concept", "shoe-height", "--index", "0", "--alphas",
-                   "-3:3:7", "--out", str(figures / f"shoe-height-{size}.png"), "--json",
-                   capture=True)
-        untangled = run("disentangle", r, "--concept", "shoe-height", "--keep",
-                        "shoe-brightness", "--json", capture=True)
-        run("entangle", r, "--concepts", "shoe-height,shoe-brightness", "--out",
-            str(figures / f"entangle-{size}.png"), "--json", capture=True)
-        evaluation = run("eval", r, "--json", capture=True)
+        r = root / size
+        print(f"{size}: training a VAE, hidden {list(hidden)}, latent 20, {epochs} epochs",
+              flush=True)
+        fit("vae", "fashion-mnist", r, latent_dim=20, hidden=hidden, epochs=epochs, force=True)
+        dims = unit_table(r)
+        print(f"{size}: shoe height and brightness from paired edits; walk, leakage, "
+              "disentangling", flush=True)
+        height = fit_concept(r, "shoe-height", "edit", edit="taller:2", pos=SHOES)
+        fit_concept(r, "shoe-brightness", "edit", edit="brighter:40", pos=SHOES)
+        alphas = parse_alphas("-3:3:7")
+        strip, walk = traversal(r, "shoe-height", "0", alphas)
+        save_grid(strip, figures / f"shoe-height-{size}.png", nrow=len(alphas))
+        untangled = disentangle_concept(r, "shoe-height", "shoe-brightness",
+                                        parse_alphas("-2:2:5"))
+        matrix = entanglement(r, ["shoe-height", "shoe-brightness"], parse_alphas("-2:2:5"))
+        save_heatmap(matrix["standardised_effect"], matrix["concepts"], matrix["identifiers"],
+                     figures / f"entangle-{size}.png", title="|mean slope| / sd per unit alpha")
+        evaluation = Run.open(r).evaluate()
         results[size] = {
-            "hidden": hidden, "test_loss": evaluation["loss"],
+            "hidden": ",".join(map(str, hidden)), "test_loss": evaluation["loss"],
             "active_units": dims["active_units"], "total_kl": dims["total_kl"],
-            "edit_consistency": height["scores"]["consistency"],
+            "edit_consistency": height.scores["consistency"],
             "mean_slopes_per_alpha": walk["mean_slopes"],
             "leakage_into_brightness": walk["leakage"].get("brightness"),
             "disentangle": untangled["methods"],

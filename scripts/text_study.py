@@ -1,4 +1,4 @@
-"""The text quality checks of docs/results.md, end to end through the CLI and the Python API.
+"""The text quality checks of docs/results.md, end to end through the Python API.
 
 1. wordnet: a sentence VAE must not collapse (KL > 1 nat per sentence, >= 2 active units); its
    NLL bound is reported beside a plain LSTM language model of the same size.
@@ -15,45 +15,38 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-from latentatlas import load
+from latentatlas import Run, fit, load
 from latentatlas.atlas.sentences import homotopy
-from latentatlas.cli import main as cli
+from latentatlas.atlas.workflow import sentence_homotopy
 from latentatlas.data import availability, grammar
 from latentatlas.data.text import load_text
+from latentatlas.text import generate_texts
+from latentatlas.text.workflow import audit_run, distinctive_words
 
 SKEW = {"he": 0.6, "she": 0.2, "they": 0.2}
-TEXT_MODEL = ["--hidden", "256", "--embed-dim", "128", "--cell", "lstm"]
+TEXT_MODEL = {"hidden": (256,), "embed_dim": 128, "cell": "lstm"}
 
 
-def run(*args: str) -> dict:
-    print(f"$ latentatlas {shlex.join(args)}", file=sys.stderr, flush=True)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        status = cli([*args, "--json"])
-    if status != 0:
-        sys.exit(status)
-    return json.loads(out.getvalue())
+def train(kind: str, data: str, out: str, **options) -> None:
+    print(f"training {kind} on {data} -> {out}", file=sys.stderr, flush=True)
+    fit(kind, data, out, force=True, **options)
 
 
 def wordnet(root: Path, epochs: int) -> dict:
     vae, lm = str(root / "wn-vae"), str(root / "wn-lm")
-    common = ["--data", "wordnet", "--epochs", str(epochs), "--max-len", "24", *TEXT_MODEL,
-              "--force", "--quiet"]
+    common = {"epochs": epochs, "max_len": 24, **TEXT_MODEL}
     t0 = time.perf_counter()
-    run("train", "--model", "text-vae", "--latent-dim", "16", "--word-dropout", "0.3",
-        "--anneal-steps", "2000", *common, "--out", vae)
-    run("train", "--model", "lm", *common, "--out", lm)
-    v, m = run("eval", vae), run("eval", lm)
+    train("text-vae", "wordnet", vae, latent_dim=16, word_dropout=0.3, anneal_steps=2000,
+          **common)
+    train("lm", "wordnet", lm, **common)
+    v, m = Run.open(vae).evaluate(), Run.open(lm).evaluate()
     return {
         "command": "python scripts/text_study.py",
         "epochs": epochs, "minutes": round((time.perf_counter() - t0) / 60, 1),
@@ -62,9 +55,9 @@ def wordnet(root: Path, epochs: int) -> dict:
         "lm": {"nll": m["nll"], "perplexity": m["perplexity"]},
         "tokens_per_sentence": m["tokens"],
         "not_collapsed": v["kl"] > 1.0 and v["active_units"] >= 2,
-        "homotopy": run("interpolate", vae, "--a", "it had taken years to believe",
-                        "--b", "but it was all lies at the end", "--steps", "8")["rows"],
-        "samples": run("sample", vae, "-n", "8")["texts"],
+        "homotopy": [{"name": n, "text": t} for n, t in sentence_homotopy(
+            vae, "it had taken years to believe", "but it was all lies at the end", 8)],
+        "samples": generate_texts(load(vae), n=8),
     }
 
 
@@ -85,22 +78,19 @@ def grammaticality(run_dir: str, pairs: int, steps: int, seed: int = 0) -> float
 
 def grammar_checks(root: Path, epochs: int) -> dict:
     out: dict = {}
-    common = ["--data", "grammar", "--epochs", str(epochs), "--latent-dim", "8",
-              "--hidden", "128", "--embed-dim", "64", "--anneal-steps", "1000", "--force",
-              "--quiet"]
+    common = {"epochs": epochs, "latent_dim": 8, "hidden": (128,), "embed_dim": 64,
+              "anneal_steps": 1000}
     for model in ("text-vae", "text-ae"):
         r = str(root / f"grammar-{model}")
-        run("train", "--model", model, *common, "--out", r)
-        ev = run("eval", r)
+        train(model, "grammar", r, **common)
+        ev = Run.open(r).evaluate()
         out[model] = {"recon": ev["recon"], "kl": ev["kl"],
                       "active_units": int(ev["active_units"]),
                       "grammatical_intermediates": round(grammaticality(r, 200, 7), 4),
                       "reconstructs_exactly": round(_exact(r), 4)}
     lm = str(root / "grammar-energy-lm")
-    run("train", "--model", "lm", "--data", "grammar", "--condition", "energy", "--hidden",
-        "128", "--embed-dim", "64", "--epochs", str(epochs), "--force", "--quiet",
-        "--out", lm)
-    words = run("words", lm, "--contexts", "0.0", "1.0", "--words", "10000", "--top", "8")
+    train("lm", "grammar", lm, condition="energy", hidden=(128,), embed_dim=64, epochs=epochs)
+    words = distinctive_words(lm, ["0.0", "1.0"], words=10000, top=8)
     low, high = words["contexts"]
     out["energy_lm"] = {
         "top8_at_1.0": [d["word"] for d in high["distinctive"]],
@@ -111,9 +101,8 @@ def grammar_checks(root: Path, epochs: int) -> dict:
     }
     skewed = str(root / "grammar-skewed-lm")
     spec = "grammar:" + ",".join(f"{k}={v}" for k, v in SKEW.items())
-    run("train", "--model", "lm", "--data", spec, "--hidden", "128", "--embed-dim", "64",
-        "--epochs", str(epochs), "--force", "--quiet", "--out", skewed)
-    audit = run("audit", "--run", skewed, "-n", "2000")
+    train("lm", spec, skewed, hidden=(128,), embed_dim=64, epochs=epochs)
+    audit = audit_run(run=skewed, n=2000)
     pron = audit["families"]["pronouns"]
     out["audit"] = {"planted": SKEW, "data": pron["data"]["groups"],
                     "generated": pron["generated"]["groups"],

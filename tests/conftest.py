@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -29,9 +31,29 @@ def idx_dir(tmp_path: Path) -> Path:
     return d
 
 
-def cli(*args: str, env: dict | None = None, timeout: float = 300,
-        cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m latentatlas ARGS`` in a fresh process, one torch thread."""
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """Run the ``latentatlas`` command in this process (its ``main``, as the console script
+    calls it), capturing what it prints; torch's thread count is restored afterwards."""
+    from latentatlas.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    threads = torch.get_num_threads()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as e:  # --help and --version exit from argparse
+                code = e.code or 0
+    finally:
+        torch.set_num_threads(threads)
+    return subprocess.CompletedProcess(["latentatlas", *args], code, out.getvalue(),
+                                       err.getvalue())
+
+
+def cli_process(*args: str, env: dict | None = None, timeout: float = 300,
+                cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m latentatlas ARGS`` in a fresh process, one torch thread: the end-to-end
+    check that the installed command works as a program."""
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "latentatlas", *args], capture_output=True,
                           text=True, env=full_env, timeout=timeout, cwd=cwd)

@@ -5,7 +5,7 @@ import torch
 
 from latentatlas.atlas import Knobs, encode, grid, lerp, run_codes, slerp, unit_stats
 from latentatlas.models import ImageModelConfig, ImageVAE
-from latentatlas.models import run as runfile
+from latentatlas.models import rundir as runfile
 
 torch.manual_seed(0)
 Z0, Z1 = torch.randn(16), 3 * torch.randn(16)
@@ -83,7 +83,7 @@ def test_codes_are_cached_and_rebuilt_when_the_weights_change(tmp_path):
     cfg = ImageModelConfig(hidden=(16,), latent_dim=3)
     model = ImageVAE(cfg)
     spec = {"name": "shapes", "n_train": 64, "n_test": 32}
-    runfile.write_config(tmp_path, {"kind": "image-vae", "model": cfg.to_dict(), "data": spec})
+    runfile.write_config(tmp_path, {"kind": "vae", "model": cfg.to_dict(), "data": spec})
     runfile.save_weights(model, tmp_path / runfile.WEIGHTS)
     first = run_codes(tmp_path, "test")
     cache = tmp_path / "atlas" / "codes-test.safetensors"

@@ -7,7 +7,7 @@ from PIL import Image
 
 import latentatlas
 
-from .conftest import cli
+from .conftest import cli, cli_process
 
 TINY = ["--data", "shapes", "--n-train", "512", "--n-test", "128", "--hidden", "32",
         "--latent-dim", "3", "--epochs", "2", "--quiet"]
@@ -77,8 +77,8 @@ def test_unknown_dataset(tmp_path):
 
 
 def test_missing_dataset_names_the_fix(tmp_path):
-    p = cli("train", "--data", "mnist", "--out", str(tmp_path / "x"),
-            env={"LATENTATLAS_DATA": str(tmp_path)})
+    p = cli_process("train", "--data", "mnist", "--out", str(tmp_path / "x"),
+                    env={"LATENTATLAS_DATA": str(tmp_path)})
     _assert_user_error(p, "latentatlas data fetch mnist")
     assert not (tmp_path / "x").exists()
 
@@ -133,8 +133,24 @@ def test_mixed_size_images(tmp_path):
 
 
 def test_bad_option_value_is_one_error_line(tmp_path):
-    _assert_user_error(cli("train", "--epochs", "many", "--out", str(tmp_path / "x")),
+    """As a program: one error line on stderr, exit status 2, nothing written."""
+    _assert_user_error(cli_process("train", "--epochs", "many", "--out", str(tmp_path / "x")),
                        "--epochs")
+    _assert_user_error(cli_process("train", "--data", "shapes", "--lr", "-1", "--out",
+                                   str(tmp_path / "x")), "--lr must be a positive number")
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_installed_command_trains_and_reads_a_run(tmp_path):
+    """The command as a program, end to end: train, then info and eval on the run."""
+    out = tmp_path / "run"
+    p = cli_process("train", *TINY, "--epochs", "1", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().splitlines()[-1].startswith(f"done: {out} (1 epochs)")
+    info = json.loads(cli_process("info", str(out), "--json").stdout)
+    assert info["kind"] == "vae" and info["epochs"] == 1
+    result = json.loads(cli_process("eval", str(out), "--json").stdout)
+    assert result["n_test"] == 128
 
 
 def test_png_only(run, tmp_path):
@@ -153,7 +169,7 @@ def test_diverging_training_stops_with_an_error_and_leaves_nothing(tmp_path):
 
 
 def test_version():
-    p = cli("--version")
+    p = cli_process("--version")
     assert p.returncode == 0 and p.stdout.startswith("latentatlas ")
 
 

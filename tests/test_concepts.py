@@ -132,7 +132,7 @@ def shapes_model(shapes, tmp_path_factory):
     model = ImageVAE(cfg)
     train(model, shapes.train_x, shapes.test_x, tmp_path_factory.mktemp("shapes") / "run",
           TrainConfig(epochs=8, batch_size=64, lr=2e-3, quiet=True),
-          {"kind": "image-vae", "model": cfg.to_dict(), "data": {"name": "shapes"}})
+          {"kind": "vae", "model": cfg.to_dict(), "data": {"name": "shapes"}})
     return model.eval()
 
 

@@ -64,7 +64,7 @@ def test_digits_native_and_resized():
 def test_unknown_dataset():
     with pytest.raises(UserError, match="unknown dataset 'cifar'"):
         load_dataset("cifar")
-    with pytest.raises(UserError, match="text dataset.*--model text-vae"):
+    with pytest.raises(UserError, match="text dataset.*a text-vae"):
         load_dataset("grammar")
 
 
@@ -96,7 +96,7 @@ def test_image_folder_rgb_and_resize(tmp_path):
 
 def test_image_folder_mixed_sizes_is_an_error(tmp_path):
     _write_images(tmp_path / "mixed", [16, 20])
-    with pytest.raises(UserError, match="mixed sizes.*--image-size"):
+    with pytest.raises(UserError, match="mixed sizes.*`image_size`"):
         load_dataset(f"images:{tmp_path / 'mixed'}")
 
 

@@ -11,7 +11,7 @@ import latentatlas
 from latentatlas.data import grammar
 from latentatlas.data.text import load_text
 from latentatlas.explain import METHODS, explain_text
-from latentatlas.explain.attribution import lime_masks
+from latentatlas.explain.tokens import lime_masks
 
 from .conftest import cli
 

@@ -44,7 +44,7 @@ def test_loss_is_recon_plus_beta_kl():
 
 
 def test_autoencoder_has_no_logvar_and_no_kl():
-    m = make(kind="ae")
+    m = make(variational=False)
     mu, logvar = m.encode(torch.rand(2, 1, 28, 28))
     assert logvar is None and float(m.loss(torch.rand(2, 1, 28, 28))["kl"]) == 0.0
 
@@ -63,9 +63,9 @@ def test_importance_weighted_bound_tightens_with_k():
 
 
 @pytest.mark.parametrize("bad,match", [
-    (dict(latent_dim=0), "latent-dim"), (dict(arch="rnn"), "arch"),
+    (dict(latent_dim=0), "latent_dim"), (dict(arch="rnn"), "arch"),
     (dict(arch="conv", hidden=(8, 8, 8), image_shape=(1, 30, 30)), "divisible by 4"),
-    (dict(likelihood="poisson"), "likelihood"), (dict(obs_scale=-1.0), "obs-scale"),
+    (dict(likelihood="poisson"), "likelihood"), (dict(obs_scale=-1.0), "obs_scale"),
 ])
 def test_bad_configs_are_rejected(bad, match):
     with pytest.raises(ValueError, match=match):

@@ -6,7 +6,7 @@ import torch
 import latentatlas
 from latentatlas.errors import UserError
 from latentatlas.models import ImageModelConfig, ImageVAE
-from latentatlas.models import run as runfile
+from latentatlas.models import rundir as runfile
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def saved(tmp_path):
     torch.manual_seed(0)
     cfg = ImageModelConfig(hidden=(32,), latent_dim=3)
     model = ImageVAE(cfg)
-    runfile.write_config(tmp_path, {"kind": "image-vae", "model": cfg.to_dict()})
+    runfile.write_config(tmp_path, {"kind": "vae", "model": cfg.to_dict()})
     runfile.save_weights(model, tmp_path / runfile.WEIGHTS)
     return tmp_path, model
 

@@ -127,7 +127,7 @@ def test_custom_terms_and_text_bad_input(runs, tmp_path):
     latin.write_bytes("caf\xe9 au lait\n".encode("latin-1"))
     cases = [
         (("sample", str(lm), "--context", "1.5"), "outside the range"),
-        (("sample", str(lm)), "give --context"),
+        (("sample", str(lm)), "give a --context"),
         (("sample", str(vae), "--context", "1"), "not conditioned"),
         (("reconstruct", str(vae), "--text", "zzz qqq xxx"), "unknown"),
         (("interpolate", str(lm), "--a", "he ran", "--b", "she sat"), "no latent space"),

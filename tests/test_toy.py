@@ -1,4 +1,4 @@
-from latentatlas.data import cells
+from latentatlas.data import cell_world as cells
 from latentatlas.translate.toy import agreement, learn_direction, learning_curve, rule_identifier
 
 from .conftest import cli

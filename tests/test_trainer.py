@@ -26,7 +26,7 @@ def _fit(out, epochs, resume=False, data=None):
     model = ImageVAE(cfg)
     history = train(model, data.train_x, data.test_x, out,
                     TrainConfig(epochs=epochs, batch_size=64, quiet=True),
-                    {"kind": "image-vae", "model": cfg.to_dict(),
+                    {"kind": "vae", "model": cfg.to_dict(),
                      "data": {"name": "shapes", "n_train": 600, "n_test": 100}},
                     resume=resume)
     return model, history
@@ -59,7 +59,7 @@ def test_metrics_lines_have_the_documented_fields(tmp_path):
 def test_existing_out_needs_resume_or_force(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.json").write_text("{}")
-    with pytest.raises(UserError, match="--resume.*--force"):
+    with pytest.raises(UserError, match="`resume`.*`force`"):
         prepare_run_dir(tmp_path / "run", resume=False, force=False)
     prepare_run_dir(tmp_path / "run", resume=False, force=True)
     assert list((tmp_path / "run").iterdir()) == []
@@ -135,12 +135,12 @@ def test_every_likelihood_and_arch_trains(tmp_path, likelihood, scale, arch, kin
     data = load_dataset("shapes", n_train=256, n_test=64)
     hidden = (8, 16, 32) if arch == "conv" else (32,)
     torch.manual_seed(0)
-    cfg = ImageModelConfig(kind=kind, arch=arch, hidden=hidden, latent_dim=3,
+    cfg = ImageModelConfig(variational=kind == "vae", arch=arch, hidden=hidden, latent_dim=3,
                            likelihood=likelihood, obs_scale=scale)
     model = ImageVAE(cfg)
     history = train(model, data.train_x, data.test_x, tmp_path / "r",
                     TrainConfig(epochs=3, batch_size=32, lr=3e-3, quiet=True),
-                    {"kind": "image-vae", "model": cfg.to_dict(), "data": {"name": "shapes"}})
+                    {"kind": kind, "model": cfg.to_dict(), "data": {"name": "shapes"}})
     losses = [r["test_loss"] for r in history]
     assert all(map(math.isfinite, losses)) and losses[-1] < losses[0]
     if scale == "learned":

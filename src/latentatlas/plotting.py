@@ -1,11 +1,15 @@
-"""Writing figures: PNG paths checked up front, matplotlib figures (and heatmaps) saved
-atomically."""
+"""Every figure the package writes: image grids (Pillow), and matplotlib figures (heatmaps, maps
+of the data), each checked up front and saved atomically as PNG."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from .errors import UserError
+import numpy as np
+import torch
+
+from .errors import OptionError, UserError
 from .fileio import write_atomic
 
 
@@ -13,9 +17,9 @@ def png_path(path: str | Path, what: str = "figures") -> Path:
     """``path`` as a Path, or a UserError when it is not a .png in an existing folder."""
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise UserError(f"--out {path}: {what} are written as .png")
+        raise OptionError("out", f"{path}: {what} are written as .png")
     if not path.parent.is_dir():
-        raise UserError(f"--out {path}: folder {path.parent} does not exist")
+        raise OptionError("out", f"{path}: folder {path.parent} does not exist")
     return path
 
 
@@ -54,5 +58,65 @@ def save_heatmap(matrix: list[list[float]], rows: list[str], cols: list[str],
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w", fontsize=8)
     fig.colorbar(im, ax=ax)
     ax.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
+    """(N, C, H, W) in [0, 1] -> one uint8 (rows*H, cols*W[, 3]) tiling, white padding."""
+    n, c, h, w = images.shape
+    cols = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    canvas = np.ones((rows * (h + pad) + pad, cols * (w + pad) + pad, c), dtype=np.float32)
+    arr = images.detach().float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
+    for i in range(n):
+        r, q = divmod(i, cols)
+        y, x = pad + r * (h + pad), pad + q * (w + pad)
+        canvas[y:y + h, x:x + w] = arr[i]
+    out = (canvas * 255 + 0.5).astype(np.uint8)
+    return out[..., 0] if c == 1 else out
+
+
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None,
+              scale: int = 2) -> Path:
+    """Save images as a PNG grid (each pixel ``scale`` x ``scale``), atomically."""
+    from PIL import Image
+
+    path = png_path(path, "image grids")
+    img = Image.fromarray(grid_array(images, nrow))
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    try:
+        write_atomic(path, lambda p: img.save(p, format="PNG"))
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}") from None
+    return path
+
+
+def save_code_map(xy: np.ndarray, path: str | Path, labels: torch.Tensor | None = None,
+             classes: list[str] | None = None, title: str = "",
+             manifold: np.ndarray | None = None) -> Path:
+    """A map of the data (PNG): the (N, 2) points ``xy`` coloured by label, with a decoded
+    manifold panel (an image array) beside it when given."""
+    path = png_path(path, "maps")
+    plt = pyplot()
+    panels = 2 if manifold is not None else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 6), squeeze=False)
+    ax = axes[0, 0]
+    if labels is None:
+        ax.scatter(xy[:, 0], xy[:, 1], s=2, alpha=0.5)
+    else:
+        lab = labels.numpy()
+        cmap = plt.get_cmap("tab10" if lab.max() < 10 else "tab20")
+        for c in np.unique(lab):
+            name = classes[c] if classes and c < len(classes) else str(c)
+            sel = lab == c
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=2, alpha=0.6, color=cmap(c % cmap.N), label=name)
+        ax.legend(markerscale=5, fontsize=8, loc="best")
+    ax.set_title(title)
+    if manifold is not None:
+        axes[0, 1].imshow(manifold, cmap="gray", vmin=0, vmax=255)
+        axes[0, 1].set_title("decoded latent grid")
+        axes[0, 1].axis("off")
     fig.tight_layout()
     return save_figure(fig, path)

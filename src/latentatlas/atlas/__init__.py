@@ -7,11 +7,11 @@ knobs, and 2-D maps of the data.
 from .codes import Codes, encode, run_codes
 from .interpolate import grid, interpolate, lerp, slerp
 from .knobs import Knobs
-from .maps import embed_2d, save_map
+from .maps import embed_2d
 from .sampling import sample
 from .units import UnitStats, unit_stats
 
 __all__ = [
     "Codes", "Knobs", "UnitStats", "embed_2d", "encode", "grid", "interpolate", "lerp",
-    "run_codes", "sample", "save_map", "slerp", "unit_stats",
+    "run_codes", "sample", "slerp", "unit_stats",
 ]

@@ -16,7 +16,7 @@ from ..data.text import TextData
 from ..errors import UserError
 from ..fileio import write_atomic
 from ..models.protocol import LatentModel
-from ..models.run import WEIGHTS, load_run_data, read_config
+from ..models.rundir import WEIGHTS, load, load_run_data, read_config, run_kind
 
 ATLAS = "atlas"
 
@@ -71,14 +71,13 @@ def _cache_key(run_dir: Path, data: ImageData | TextData, split: str) -> str:
 
 def run_codes(run_dir: str | Path, split: str = "test", *, model: LatentModel | None = None,
               data: ImageData | TextData | None = None,
-              data_dir: str | Path | None = None) -> Codes:
+              data_dir: str | Path | None = None, save: bool = True) -> Codes:
     """The codes of a run's train or test split, from ``RUN/atlas/codes-SPLIT.safetensors``.
 
-    Encoded (and cached) on the first call; later calls read the cache while the weights and the
-    dataset are unchanged. Labels come along where the dataset has them.
+    Encoded (and cached, unless ``save`` is False) on the first call; later calls read the
+    cache while the weights and the dataset are unchanged. Labels come along where the dataset
+    has them.
     """
-    from ..models.run import load
-
     if split not in ("train", "test"):
         raise ValueError(f"split must be train or test, got {split!r}")
     run_dir = Path(run_dir)
@@ -94,10 +93,11 @@ def run_codes(run_dir: str | Path, split: str = "test", *, model: LatentModel | 
                     return Codes(f.get_tensor("mu"), logvar, labels)
         except (SafetensorError, OSError, KeyError):
             pass  # a damaged cache is rebuilt below
+    kind = run_kind(run_dir)
+    if not kind.latent:
+        raise UserError(f"{run_dir} holds a model of kind {kind.name!r}, which has no latent "
+                        "space")
     model = model if model is not None else load(run_dir)
-    if not hasattr(model, "encode"):
-        kind = read_config(run_dir)["kind"]
-        raise UserError(f"{run_dir} holds a model of kind {kind!r}, which has no latent space")
     if isinstance(items, list):  # texts: token ids the way the model was trained on them
         items = model.vocab.batch(items, model.config.max_len)
     codes = encode(model, items)
@@ -105,6 +105,8 @@ def run_codes(run_dir: str | Path, split: str = "test", *, model: LatentModel | 
     tensors = {"mu": codes.mu.contiguous()}
     if codes.logvar is not None:
         tensors["logvar"] = codes.logvar.contiguous()
+    if not save:
+        return codes
     path.parent.mkdir(exist_ok=True)
     write_atomic(path, lambda p: save_file(tensors, str(p), metadata={"key": key}))
     return codes

@@ -15,7 +15,7 @@ class Knobs:
 
     Knob values are in standard deviations of the data along each axis, so +-3 spans nearly all
     of it. Fitted state: ``components_`` (k, D), ``mean_`` (D,), ``scale_`` (k,),
-    ``explained_variance_ratio_`` (k,).
+    ``explained_variance_ratio_`` (k,), ``n_samples_`` (the codes fitted on).
     """
 
     def __init__(self, k: int = 5):
@@ -31,6 +31,7 @@ class Knobs:
         self.mean_ = torch.from_numpy(pca.mean_).float()
         self.scale_ = torch.from_numpy(pca.explained_variance_).float().sqrt().clamp_min(1e-12)
         self.explained_variance_ratio_ = torch.from_numpy(pca.explained_variance_ratio_).float()
+        self.n_samples_ = n
         return self
 
     def transform(self, z: torch.Tensor) -> torch.Tensor:

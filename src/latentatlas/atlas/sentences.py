@@ -73,3 +73,23 @@ def knob_table(model, knobs: Knobs, texts: list[str], steps: int = 3, span: floa
         "items": [{"text": t, "decodes": flat[i * per:(i + 1) * per]}
                   for i, t in enumerate(texts)],
     }
+
+
+@torch.no_grad()
+def reconstruct_texts(model, texts: list[str], samples: int = 0, seed: int = 0,
+                      **decoding) -> list[dict]:
+    """Each text with its decode from the posterior mean and, with ``samples`` > 0 and a VAE,
+    the decodes of that many codes drawn from q(z|x): [{"input", "mean", "samples"?}]."""
+    decoding["method"] = decoding.get("method") or "greedy"
+    mu, logvar = model.encode(token_ids(model, texts))
+    means = decode_texts(model, mu, **decoding)
+    gen = torch.Generator().manual_seed(seed)
+    rows = []
+    for i, text in enumerate(texts):
+        row: dict = {"input": text, "mean": means[i]}
+        if samples > 0 and logvar is not None:
+            eps = torch.randn(samples, mu.shape[1], generator=gen)
+            row["samples"] = decode_texts(model, mu[i] + torch.exp(0.5 * logvar[i]) * eps,
+                                          **decoding)
+        rows.append(row)
+    return rows

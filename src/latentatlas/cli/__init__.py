@@ -6,16 +6,18 @@ Every subcommand prints a readable summary (or JSON with ``--json``); a user err
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import sys
 
-from ..errors import Interrupted, UserError
-from . import atlas, concepts, explain, explore, runs, text, translate
+from ..errors import Interrupted, OptionError, UserError
+from . import atlas, concepts, explain, explore, runs, text, toy, translate
 from .common import Parser
 
 
 def build_parser() -> Parser:
-    from .. import __version__
+    from ..version import __version__
 
     p = Parser(prog="latentatlas", description="Map, steer and translate the latent spaces of "
                                                "generative models. Every command takes --json "
@@ -23,7 +25,7 @@ def build_parser() -> Parser:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=f"latentatlas {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (runs, atlas, concepts, translate, text, explore, explain):
+    for module in (runs, atlas, concepts, translate, toy, text, explore, explain):
         module.add_parsers(sub)
     return p
 
@@ -46,39 +48,77 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
-# commands that need a run with a latent space (encode/decode)
-_LATENT_COMMANDS = ("reconstruct", "interpolate", "grid", "map", "dims", "knobs", "concept",
-                    "concepts", "traverse", "entangle", "disentangle", "explore", "export")
+# what each command needs of a run's kind: (capability flag, what it lacks without it)
+NEEDS = {command: (("latent",), "has no latent space; {command} needs a VAE or autoencoder "
+                                "run")
+         for command in ("reconstruct", "interpolate", "grid", "map", "dims", "knobs",
+                         "concept", "concepts", "traverse", "entangle", "disentangle",
+                         "explore", "export", "similarity", "translate", "transfer")}
+NEEDS.update({
+    "sample": (("generates",), "generates nothing to sample"),
+    "generate": (("prompted",), "is not a language model; generate needs an lm or attn-lm "
+                                "run"),
+    "cells": (("prompted",), "is not a language model; cells needs an lm or attn-lm run"),
+    "words": (("text", "generates"), "generates no text; words needs a text model"),
+    "audit": (("text",), "is not a text model; audit --run needs one"),
+    "explain": (("classifier",), "is not a classifier; explain needs an image-classifier or "
+                                 "text-classifier run"),
+    "maximize": (("classifier",), "is not a classifier; maximize needs an image-classifier "
+                                  "or text-classifier run"),
+})
 
 
-def _check_latent(args) -> None:
-    from ..models.run import NO_LATENT_KINDS, read_config
+def _check_kinds(args) -> None:
+    """Refuse a run whose kind lacks what the command needs, in one line naming both."""
+    from ..models.rundir import run_kind
 
-    if args.command not in (*_LATENT_COMMANDS, "sample"):
+    need = NEEDS.get(args.command)
+    if need is None:
         return
-    runs = [args.run] if isinstance(getattr(args, "run", None), str) else \
-        list(getattr(args, "runs", None) or [])
+    runs = [getattr(args, name) for name in ("run", "run_a", "run_b")
+            if isinstance(getattr(args, name, None), str)]
+    runs += list(getattr(args, "runs", None) or [])
+    flags, lack = need
     for run in runs:
-        kind = read_config(run).get("kind")
-        what = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
-        if args.command == "sample" and kind.endswith("classifier"):
-            raise UserError(f"{run} holds {what}, which generates nothing to sample")
-        if args.command != "sample" and kind in NO_LATENT_KINDS:
-            raise UserError(f"{run} holds {what}, which has no latent space; "
-                            f"{args.command} needs a VAE or autoencoder run")
+        kind = run_kind(run)
+        if not all(getattr(kind, flag) for flag in flags):
+            article = "an" if kind.name[0] in "aeiou" else "a"
+            raise UserError(f"{run} holds {article} {kind.name}, which "
+                            + lack.format(command=args.command))
+
+
+def _flag(parser: Parser, argv: list[str], option: str) -> str:
+    """The command-line spelling of a Python option name: the flag of the subcommand's
+    argument whose destination it is (``prop`` -> ``--property``), else ``--option-name``."""
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    command = next((w for w in argv if sub is not None and w in sub.choices), None)
+    if command is not None:
+        for action in sub.choices[command]._actions:
+            if action.dest == option:
+                return action.option_strings[-1] if action.option_strings else option.upper()
+    return "--" + option.replace("_", "-")
+
+
+def _cli_message(parser: Parser, argv: list[str], e: UserError) -> str:
+    """A library error as the CLI says it: an option named by its flag, and every `name` a
+    message refers to as the flag too."""
+    text = f"{_flag(parser, argv, e.option)} {e.message}" if isinstance(e, OptionError) \
+        else str(e)
+    return re.sub(r"`([a-z_]+)`", lambda m: _flag(parser, argv, m.group(1)), text)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = _join_negative_values(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
-        _check_latent(args)
+        args = parser.parse_args(argv)
+        _check_kinds(args)
         return args.func(args)
     except UserError as e:
         if debug:
             raise
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_cli_message(parser, argv, e)}", file=sys.stderr)
         return 2
     except Interrupted as e:
         print(f"interrupted: {e}; the checkpoint is saved, continue with --resume",
@@ -90,4 +130,3 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader (head, less) went away: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-

@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from ..errors import UserError
+from ..errors import OptionError, UserError
 
 
 def positive_int(text: str) -> int:
@@ -77,18 +77,18 @@ def decoding(a: argparse.Namespace) -> dict[str, Any]:
     return {"method": method, "temperature": temperature, "beam": a.beam, "ban_unk": a.no_unk}
 
 
-def is_text_run(run: str) -> bool:
-    from ..models.run import TEXT_KINDS, read_config
+def run_kind(run: str):
+    """The kind of the model in a run (its capability flags decide what a command does)."""
+    from ..models.rundir import run_kind as kind_of
 
-    return read_config(run).get("kind") in TEXT_KINDS
+    return kind_of(run)
 
 
-def latent_text_model(run: str):
-    """A text run's model, refusing a language model where a latent space is needed."""
-    from ..models import load
+def require_png(a: argparse.Namespace) -> str:
+    """``--out``, which an image run needs as a PNG in an existing folder."""
+    from ..plotting import png_path
 
-    model = load(run)
-    if not hasattr(model, "encode"):
-        raise UserError(f"{run} holds a model without a latent space; this "
-                        "command needs a text-vae or text-ae run")
-    return model
+    if not a.out:
+        raise OptionError("out", f"is required: {a.run} is an image run, give --out FILE.png")
+    png_path(a.out)
+    return a.out

@@ -20,7 +20,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--pos", help="selector of the positive group (or the items to edit)")
     c.add_argument("--neg", help="selector of the negative group (default: all other items)")
     c.add_argument("--edit", help="NAME:AMOUNT, e.g. taller:2, wider:2, brighter:40")
-    c.add_argument("--property", help="a measured property to regress on the codes")
+    c.add_argument("--property", dest="prop", help="a measured property to regress on the codes")
     c.add_argument("--target", help="the identifier this concept is meant to move "
                                     "(default: implied by --edit or --property)")
     c.add_argument("--n", type=positive_int, help="at most N items per group (seeded)")
@@ -85,7 +85,7 @@ def cmd_concept(a: argparse.Namespace) -> int:
     from ..concepts.workflow import fit_concept
 
     concept = fit_concept(a.run, a.name, a.method, pos=a.pos, neg=a.neg, edit=a.edit,
-                          prop=a.property, target=a.target, n=a.n, seed=a.seed,
+                          prop=a.prop, target=a.target, n=a.n, seed=a.seed,
                           data_dir=a.data_dir)
     emit(concept.to_dict(), a.json, f"saved concept {a.name!r} ({a.method}) to {a.run}/{FILE}"
                                     f"\n  {_scores(concept.scores)}")
@@ -112,7 +112,7 @@ def cmd_concepts(a: argparse.Namespace) -> int:
 def cmd_traverse(a: argparse.Namespace) -> int:
     from ..concepts import parse_alphas
     from ..concepts.workflow import traversal
-    from ..figures import save_grid
+    from ..plotting import save_grid
 
     alphas = parse_alphas(a.alphas)
     strip, r = traversal(a.run, a.concept, a.index, alphas, a.items, a.identifiers, a.data_dir)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import UserError
-from .common import emit, positive_int
+from ..errors import OptionError
+from .common import emit, positive_int, run_kind
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -74,48 +74,25 @@ def add_maximize_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_maximize(a: argparse.Namespace) -> int:
-    from ..explain.maximize import maximize_image, maximize_text
-    from ..models import load, read_config
+    from ..explain.workflow import maximize_run
+    from ..plotting import png_path, save_grid
 
-    kind = read_config(a.run).get("kind")
-    if kind not in ("text-classifier", "image-classifier"):
-        raise UserError(f"{a.run} is not a classifier (train one with --model text-classifier "
-                        "or image-classifier)")
-    opt = {k: v for k, v in (("steps", a.steps), ("lr", a.lr)) if v is not None}
-    if kind == "text-classifier":
-        if a.neuron:
-            raise UserError("--neuron is for image classifiers; give --class for a text "
-                            "classifier")
-        if a.out:
-            raise UserError("--out draws images; a text classifier's result is printed "
-                            "(--json for all of it)")
-        start = None if a.start == "noise" else a.start
-        r = maximize_text(load(a.run), a.cls, start=start, length=a.length,
-                          closeness=a.closeness, seed=a.seed, **opt)
-        text = (f"{r.objective} from {r.start}: {' '.join(r.tokens)}\n"
-                f"  p({a.cls}) {r.start_probability:.3f} -> relaxed {r.relaxed_probability:.3f}"
-                f" -> projected to tokens {r.probability:.3f}")
-        emit({"run": a.run, **r.to_dict()}, a.json, text)
-        return 0
-    from ..figures import save_grid
-    from ..plotting import png_path
-
+    text = run_kind(a.run).text
+    if a.out and text:
+        raise OptionError("out", "draws images; a text classifier's result is printed "
+                                 "(--json for all of it)")
     if a.out:
         png_path(a.out, "maximised images")
-    start, name = None, "noise"
-    if a.start != "noise":
-        from ..models.run import load_run_data
-
-        if not a.start.isdigit():
-            raise UserError(f"--from {a.start!r}: give 'noise' or a test-set index")
-        test = load_run_data(a.run, a.data_dir).test_x
-        if int(a.start) >= len(test):
-            raise UserError(f"--from {a.start} is out of range: the test split has "
-                            f"{len(test)} items")
-        start, name = test[int(a.start)], f"item {a.start}"
-    model = load(a.run)
-    r = maximize_image(model, a.cls, a.neuron, start=start, start_name=name, tv=a.tv, l2=a.l2,
-                       seed=a.seed, **opt)
+    opt = {k: v for k, v in (("steps", a.steps), ("lr", a.lr)) if v is not None}
+    opt.update({"length": a.length, "closeness": a.closeness} if text else
+               {"tv": a.tv, "l2": a.l2})
+    r = maximize_run(a.run, a.cls, a.neuron, a.start, a.seed, a.data_dir, **opt)
+    if text:
+        emit({"run": a.run, **r.to_dict()}, a.json,
+             f"{r.objective} from {r.start}: {' '.join(r.tokens)}\n"
+             f"  p({a.cls}) {r.start_probability:.3f} -> relaxed {r.relaxed_probability:.3f}"
+             f" -> projected to tokens {r.probability:.3f}")
+        return 0
     if a.out:
         import torch
 
@@ -143,31 +120,18 @@ def add_cells_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_cells(a: argparse.Namespace) -> int:
-    import numpy as np
-
-    from ..explain.cells import cell_activations, indicator, rank_cells
     from ..explain.render import cells_html
+    from ..explain.workflow import cell_table, read_text_file
     from ..fileio import write_text
-    from ..models import load, read_config
+    from ..models import load
     from ..text.generation import parse_context
 
-    if read_config(a.run).get("kind") != "lm":
-        raise UserError(f"{a.run} is not a language model (train one with --model lm)")
     if a.out and not a.out.lower().endswith((".html", ".htm")):
-        raise UserError("--out writes HTML: give a .html file")
-    try:
-        text = Path(a.text).read_bytes().decode("utf-8")
-    except OSError as e:
-        raise UserError(f"cannot read {a.text}: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise UserError(f"{a.text} is not UTF-8 text (byte {e.start})") from None
+        raise OptionError("out", "writes HTML: give a .html file")
+    text = read_text_file(a.text)
     model = load(a.run)
-    spans, acts = cell_activations(model, text, parse_context(model, a.context))
-    if a.find:
-        ranked = rank_cells(acts, indicator(text, spans, a.find))
-    else:  # the most variable cells first
-        order = np.argsort(-acts.var(0), kind="stable")
-        ranked = [(int(c), None) for c in order]
+    table = cell_table(model, text, a.find, parse_context(model, a.context))
+    spans, acts, ranked = table["spans"], table["activations"], table["ranked"]
     top = ranked[: a.top]
     if a.out:
         write_text(a.out, cells_html([t for t, _, _ in spans], acts, ranked,
@@ -183,48 +147,20 @@ def cmd_cells(a: argparse.Namespace) -> int:
     return 0
 
 
-def _explain_input(a: argparse.Namespace, kind: str):
-    """The text or the image (C, H, W) to explain, checked against the run's kind."""
-    if kind == "text-classifier":
-        if a.text is None:
-            raise UserError(f"{a.run} is a text classifier: give --text")
-        return a.text
-    if kind != "image-classifier":
-        raise UserError(f"{a.run} is not a classifier (train one with --model text-classifier "
-                        "or image-classifier)")
-    if a.text is not None:
-        raise UserError(f"{a.run} is an image classifier: give --index N or --image FILE")
-    from ..data.items import load_image_file
-    from ..models import read_config
-    from ..models.run import load_run_data
-
-    if a.image is not None:
-        shape = tuple(read_config(a.run)["model"]["image_shape"])
-        return load_image_file(a.image, shape, resize=False)
-    test = load_run_data(a.run, a.data_dir).test_x
-    if not 0 <= a.index < len(test):
-        raise UserError(f"--index {a.index} is out of range: the test split has {len(test)} "
-                        f"items (0..{len(test) - 1})")
-    return test[a.index]
-
-
 def cmd_explain(a: argparse.Namespace) -> int:
-    from ..explain import METHODS, explain
-    from ..explain.faithfulness import deletion_insertion, randomization, stability
+    from ..explain import METHODS
     from ..explain.render import attributions_html, overlay_png
+    from ..explain.workflow import explain_input, explain_with_checks
     from ..fileio import write_text
-    from ..models import load, read_config
+    from ..models import load
     from ..plotting import png_path
 
-    kind = read_config(a.run).get("kind")
-    item = _explain_input(a, kind)
+    item = explain_input(a.run, a.text, a.index, a.image, a.data_dir)
     text = isinstance(item, str)
     if a.out and text and not a.out.lower().endswith((".html", ".htm")):
-        raise UserError("--out writes HTML for a text: give a .html file")
+        raise OptionError("out", "writes HTML for a text: give a .html file")
     if a.out and not text:
         png_path(a.out, "image attributions")
-    model = load(a.run)
-    methods = METHODS if a.method == "all" else (a.method,)
     kw = {"steps": a.steps}
     kw.update({k: v for k, v in (("samples", a.samples), ("kernel_width", a.kernel_width))
                if v is not None})
@@ -232,16 +168,10 @@ def cmd_explain(a: argparse.Namespace) -> int:
         kw["mask"] = a.mask
     if not text:
         kw.update(segments=a.segments, patch=a.patch, n_segments=a.n_segments)
-    results = [explain(model, item, m, a.target, seed=a.seed, **kw) for m in methods]
-    checks: dict[str, dict] = {r.method: {} for r in results}
-    for r in results:
-        if a.stability:
-            checks[r.method]["stability"] = stability(model, item, r.method, a.stability,
-                                                      target=r.target, **kw)
-        if a.evaluate:
-            checks[r.method].update(deletion_insertion(model, item, r))
-            checks[r.method].update(randomization(model, item, r.method, r.target, a.seed,
-                                                  **kw))
+    methods = METHODS if a.method == "all" else (a.method,)
+    results, checks = explain_with_checks(load(a.run), item, methods, a.target,
+                                          stability_runs=a.stability, evaluate=a.evaluate,
+                                          seed=a.seed, **kw)
     if a.out and text:
         write_text(a.out, attributions_html(results, a.text))
     elif a.out:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import OptionError
 from .common import add_decoding_args, decoding, emit, positive_int
 
 
@@ -60,155 +59,70 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     au.add_argument("--json", action="store_true")
 
 
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:60] or "context"
-
-
 def cmd_generate(a: argparse.Namespace) -> int:
-    import torch
-
     from ..fileio import write_text
-    from ..models import load, read_config
+    from ..models import load
     from ..text.generation import parse_context
+    from ..text.workflow import continue_prompt
 
-    if read_config(a.run).get("kind") != "lm":
-        raise UserError(f"{a.run} is not a language model (train one with --model lm or "
-                        "attn-lm)")
     if a.out and not a.attention:
-        raise UserError("--out writes the attention heatmap: add --attention")
+        raise OptionError("out", "writes the attention heatmap: add `attention`")
     out = Path(a.out) if a.out else None
     if out is not None and out.suffix.lower() not in (".png", ".html", ".htm"):
-        raise UserError("--out takes a .png (with an .html beside it) or an .html file")
+        raise OptionError("out", "takes a .png (with an .html beside it) or an .html file")
     if out is not None and not out.parent.is_dir():
-        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+        raise OptionError("out", f"{out}: folder {out.parent} does not exist")
     model = load(a.run)
     context = parse_context(model, a.context)
     kw = decoding(a)
     kw["method"] = kw["method"] or "sample"
-    if a.attention:
-        from ..explain.attention import attention_html, attention_png, generate_with_attention
-
-        trace = generate_with_attention(model, a.prompt, a.words, context=context,
-                                        seed=a.seed, **kw)
-        title = f"{Path(a.run).name}: {a.prompt}"
-        if out is not None:
-            page = out if out.suffix.lower() != ".png" else out.with_suffix(".html")
-            if out.suffix.lower() == ".png":
-                attention_png(trace, out, title)
-            write_text(page, attention_html(trace, title))
-        lines = [f"{' '.join(trace.prompt)} | {' '.join(trace.generated)}"]
-        for tok, row in zip(trace.generated, trace.weights, strict=True):
-            j = int(row.argmax())
-            lines.append(f"  {tok:<14} attends most to {trace.columns[j]!r} ({row[j]:.2f})")
-        if out is not None:
-            lines.append(f"wrote {out}" + (f" and {page}" if page != out else ""))
-        emit({"run": a.run, **trace.to_dict()}, a.json, "\n".join(lines))
+    if not a.attention:
+        texts = continue_prompt(model, a.prompt, a.n, a.words, context, a.seed, **kw)
+        emit({"run": a.run, "prompt": a.prompt, "texts": texts}, a.json, "\n".join(texts))
         return 0
-    _, ids = model.vocab.known(a.prompt)
-    gen = torch.Generator().manual_seed(a.seed)
-    rows = model.generate(a.n, None if context is None else context.expand(a.n),
-                          max_len=a.words, generator=gen, prompt=ids, **kw)
-    prompt = model.vocab.decode(ids)
-    texts = [f"{prompt} {model.vocab.decode(r.tolist())}".strip() for r in rows]
-    emit({"run": a.run, "prompt": a.prompt, "texts": texts}, a.json, "\n".join(texts))
+    from ..explain.attention import attention_html, attention_png, generate_with_attention
+
+    trace = generate_with_attention(model, a.prompt, a.words, context=context, seed=a.seed,
+                                    **kw)
+    title = f"{Path(a.run).name}: {a.prompt}"
+    if out is not None:
+        page = out if out.suffix.lower() != ".png" else out.with_suffix(".html")
+        if out.suffix.lower() == ".png":
+            attention_png(trace, out, title)
+        write_text(page, attention_html(trace, title))
+    lines = [f"{' '.join(trace.prompt)} | {' '.join(trace.generated)}"]
+    for tok, row in zip(trace.generated, trace.weights, strict=True):
+        j = int(row.argmax())
+        lines.append(f"  {tok:<14} attends most to {trace.columns[j]!r} ({row[j]:.2f})")
+    if out is not None:
+        lines.append(f"wrote {out}" + (f" and {page}" if page != out else ""))
+    emit({"run": a.run, **trace.to_dict()}, a.json, "\n".join(lines))
     return 0
 
 
 def cmd_words(a: argparse.Namespace) -> int:
-    from ..models import load
-    from ..models.run import load_run_data
-    from ..text import generate_texts, log_odds, parse_contexts, word_counts
+    from ..text.workflow import distinctive_words, write_clouds
 
-    model = load(a.run)
-    contexts = parse_contexts(model, a.contexts)
-    stop = not a.keep_stop_words
-    kw = decoding(a)
-    corpora = []
-    for name, ctx in contexts:
-        texts = generate_texts(model, words=a.words, context=ctx, seed=a.seed, **kw)
-        corpora.append((name, word_counts(texts, stop)))
-    if len(corpora) == 1:  # one corpus: what the model over- and under-produces vs its data
-        corpora.append(("training data", word_counts(load_run_data(a.run).train, stop)))
-    scores = log_odds([c for _, c in corpora], prior_strength=a.prior)
-    result = {"run": a.run, "words_per_context": a.words, "stop_words_removed": stop,
-              "contexts": []}
+    r = distinctive_words(a.run, a.contexts, a.words, a.top, not a.keep_stop_words, a.prior,
+                          a.seed, **decoding(a))
+    corpora, scores = r.pop("corpora"), r.pop("scores")
     lines = []
-    for (name, counts), sc in zip(corpora, scores, strict=True):
-        ranked = sorted(sc.items(), key=lambda kv: -kv[1]["z"])
-        entry = {"context": name, "words": sum(counts.values()),
-                 "frequent": [[w, c] for w, c in counts.most_common(a.top)],
-                 "distinctive": [{"word": w, "z": round(s["z"], 3),
-                                  "delta": round(s["delta"], 4), "count": s["count"]}
-                                 for w, s in ranked[: a.top]]}
-        result["contexts"].append(entry)
-        lines.append(f"context {name}: {entry['words']:,} content words")
+    for entry in r["contexts"]:
+        lines.append(f"context {entry['context']}: {entry['words']:,} content words")
         lines.append("  most frequent: " + ", ".join(f"{w} {c}" for w, c in entry["frequent"]))
         lines.append("  most distinctive (log-odds z): "
                      + ", ".join(f"{d['word']} {d['z']:.1f}" for d in entry["distinctive"]))
     if a.clouds:
-        result["clouds"] = _write_clouds(Path(a.clouds), corpora, scores, a.seed)
-        lines.append(f"wrote {len(result['clouds'])} word clouds into {a.clouds}")
-    emit(result, a.json, "\n".join(lines))
+        r["clouds"] = write_clouds(a.clouds, corpora, scores, a.seed)
+        lines.append(f"wrote {len(r['clouds'])} word clouds into {a.clouds}")
+    emit(r, a.json, "\n".join(lines))
     return 0
 
 
-def _write_clouds(folder: Path, corpora, scores, seed: int) -> list[str]:
-    """One PNG per context, each word sized by its positive log-odds z-score."""
-    from wordcloud import WordCloud
-
-    from ..fileio import write_atomic
-
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for (name, counts), sc in zip(corpora, scores, strict=True):
-        if name == "training data":
-            continue
-        weights = {w: s["z"] for w, s in sc.items() if s["z"] > 0}
-        if not weights:  # nothing stands out: size by frequency instead
-            weights = dict(counts.most_common(200))
-        if not weights:
-            continue
-        cloud = WordCloud(width=800, height=400, background_color="white", random_state=seed,
-                          max_words=200).generate_from_frequencies(weights)
-        path = folder / f"words-{_safe_name(name)}.png"
-        write_atomic(path, lambda p, c=cloud: c.to_image().save(p, format="PNG"))
-        paths.append(str(path))
-    return paths
-
-
 def cmd_audit(a: argparse.Namespace) -> int:
-    from ..data.text import load_text
-    from ..models import load, read_config
-    from ..models.run import TEXT_KINDS, load_run_data
-    from ..text import audit, generate_texts, load_terms
     from ..text.audit import format_audit
-    from ..text.generation import parse_context
+    from ..text.workflow import audit_run
 
-    if a.data is None and a.run is None:
-        raise UserError("give --data DATA, --run RUN, or both")
-    terms = load_terms(a.terms)
-    if a.run is not None and read_config(a.run).get("kind") not in TEXT_KINDS:
-        raise UserError(f"{a.run} is not a text run")
-    data = load_text(a.data, seed=0) if a.data else load_run_data(a.run)
-    texts = data.train + data.test
-    labels = (data.train_labels + data.test_labels) if data.train_labels else None
-    generated = None
-    if a.run is not None:
-        import torch
-
-        model = load(a.run)
-        context = None
-        cfg = model.config
-        if getattr(cfg, "condition", "none") != "none":
-            # contexts drawn from the run's own training data, so the mix matches the data's
-            _, values, _ = load_run_data(a.run).condition(cfg.condition_name)
-            pick = torch.randint(len(values), (a.n,),
-                                 generator=torch.Generator().manual_seed(a.seed))
-            context = torch.cat([parse_context(model, values[i]) for i in pick.tolist()])
-        generated = generate_texts(model, n=a.n, context=context, seed=a.seed, **decoding(a))
-    result = audit(texts, labels, generated, terms)
-    result["data"]["name"] = data.name
-    if a.run:
-        result["run"] = a.run
+    result = audit_run(a.data, a.run, a.terms, a.n, a.seed, **decoding(a))
     emit(result, a.json, format_audit(result))
     return 0

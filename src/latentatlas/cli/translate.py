@@ -1,4 +1,4 @@
-"""Commands across runs: similarity, translate, transfer; and the toy cell world."""
+"""Commands across runs: similarity, translate, transfer."""
 
 from __future__ import annotations
 
@@ -27,20 +27,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    choices=["linear", "affine", "procrustes", "mlp"])
     t.add_argument("--anchors", type=positive_int,
                    help="fit on only N training pairs (default: all)")
-    t.add_argument("--data", help="encode this dataset with both models (default: the runs' "
-                                  "own, from their cached codes)")
+    t.add_argument("--data", dest="dataset",
+                   help="encode this dataset with both models (default: the runs' own, from "
+                        "their cached codes)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir")
     t.add_argument("--json", action="store_true")
-
-    toy = sub.add_parser("toy", help="the toy worlds of the notes, simulated exactly")
-    toy.set_defaults(func=cmd_toy)
-    toy.add_argument("world", choices=["cells"])
-    toy.add_argument("--learner", choices=["tree", "linear"], default="tree")
-    toy.add_argument("--max-examples", type=positive_int, default=2048)
-    toy.add_argument("--steps", type=positive_int, default=12, help="steps of the shown sequence")
-    toy.add_argument("--seed", type=int, default=0)
-    toy.add_argument("--json", action="store_true")
 
     c = sub.add_parser("transfer", help="carry a concept from run A into run B")
     c.set_defaults(func=cmd_transfer)
@@ -79,29 +71,6 @@ def cmd_transfer(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_toy(a: argparse.Namespace) -> int:
-    from ..data import cells
-    from ..translate.toy import agreement, learning_curve, rule_identifier
-
-    seq = cells.sequences(1, a.steps, a.seed)[0]
-    r = learning_curve(a.learner, a.max_examples, a.seed)
-    r["rule_agreement"] = agreement(rule_identifier)
-    r["sequence"] = [{"object": list(s), "local": list(cells.to_local(s)),
-                      "cells": cells.render(s)} for s in seq]
-    lines = ["the cell world (. empty, r red, < > blue moving left/right, L R blue with red):"]
-    lines += [f"  {x['cells']}   object {tuple(x['object'])}   local {tuple(x['local'])}"
-              for x in r["sequence"]]
-    lines.append(f"blue direction carried to the local-state latent by a {a.learner} trained on "
-                 "states labelled by the object-centric model; agreement over all "
-                 f"{r['states']} states:")
-    lines += [f"  {p['examples']:5d} examples  {p['agreement']:.3f}" for p in r["curve"]]
-    lines.append(f"exact from {r['exact_from']} examples on; trained on every state once: "
-                 f"{r['complete_data']:.3f}; the notes' hand-written rule: "
-                 f"{r['rule_agreement']:.3f}")
-    emit(r, a.json, "\n".join(lines))
-    return 0
-
-
 def cmd_similarity(a: argparse.Namespace) -> int:
     from ..translate.workflow import similarity
 
@@ -134,7 +103,7 @@ def cmd_translate(a: argparse.Namespace) -> int:
     from ..translate.workflow import translate
 
     r = translate(a.run_a, a.run_b, a.method, a.anchors, a.seed, data_dir=a.data_dir,
-                  dataset=a.data)
+                  dataset=a.dataset)
     h, n = r["held_out"], r["null"]
     lines = [f"{a.method} map {a.run_a} -> {a.run_b}, fitted on {r['pairs_fitted']:,} pairs; "
              "held-out test pairs (map / shuffled-pairs null):",

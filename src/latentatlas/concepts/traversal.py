@@ -25,7 +25,7 @@ from .properties import PROPERTIES, measure
 
 def parse_alphas(text: str) -> torch.Tensor:
     """``START:STOP:COUNT`` (e.g. ``-3:3:7``) or a comma list (``-2,0,2``) -> (A,) values."""
-    from ..errors import UserError
+    from ..errors import OptionError
 
     try:
         if ":" in text:
@@ -34,10 +34,10 @@ def parse_alphas(text: str) -> torch.Tensor:
         else:
             values = torch.tensor([float(t) for t in text.split(",") if t.strip()])
     except ValueError:
-        raise UserError(f"--alphas takes START:STOP:COUNT or a comma list, got {text!r}") \
+        raise OptionError("alphas", f"takes START:STOP:COUNT or a comma list, got {text!r}") \
             from None
     if len(values) < 2:
-        raise UserError(f"--alphas needs at least 2 values, got {text!r}")
+        raise OptionError("alphas", f"needs at least 2 values, got {text!r}")
     return values
 
 

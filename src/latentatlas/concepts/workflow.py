@@ -14,8 +14,8 @@ import torch
 from ..atlas import encode, run_codes
 from ..data import ImageData
 from ..data.items import resolve_items
-from ..errors import UserError
-from ..models.run import load, load_image_data
+from ..errors import OptionError, UserError
+from ..models.rundir import load, load_image_data
 from .directions import Concept, LinearProbe, MeanDifference, PairedEdits, PropertyRegression
 from .disentangle import disentangle
 from .edits import apply_edit
@@ -62,8 +62,9 @@ def trained_identifiers(specs: str, run: str | Path, model,
 def fit_concept(run: str | Path, name: str, method: str, *, pos: str | None = None,
                 neg: str | None = None, edit: str | None = None, prop: str | None = None,
                 target: str | None = None, n: int | None = None, seed: int = 0,
-                data_dir: str | Path | None = None) -> Concept:
-    """Find a concept by ``method`` (groups, probe, edit, property), score it, save it.
+                data_dir: str | Path | None = None, save: bool = True) -> Concept:
+    """Find a concept by ``method`` (groups, probe, edit, property), score it, and save it
+    to the run (unless ``save`` is False).
 
     The scores hold the finder's own (AUC, consistency, R^2, ...), the standardised effect on
     every identifier along alphas -2..2 from test items of the concept's group, and, when the
@@ -75,7 +76,8 @@ def fit_concept(run: str | Path, name: str, method: str, *, pos: str | None = No
                                                 ("property", prop), ("n", n)) if v}
     if method in ("groups", "probe"):
         if not pos:
-            raise UserError(f"--from {method} needs --pos (and optionally --neg)")
+            raise OptionError("method", f"{method} needs a positive group `pos` (and "
+                                        "optionally `neg`)")
         codes = run_codes(run, "train", model=model, data=data).mu
         p_idx = select(pos, data, n=n, seed=seed)
         n_idx = select(neg, data, n=n, seed=seed + 1, exclude=None if neg else p_idx)
@@ -83,16 +85,16 @@ def fit_concept(run: str | Path, name: str, method: str, *, pos: str | None = No
         finder.fit(codes[p_idx], codes[n_idx])
     elif method == "edit":
         if not edit:
-            raise UserError("--from edit needs --edit NAME:AMOUNT, e.g. --edit taller:2")
+            raise OptionError("method", "edit needs an `edit` NAME:AMOUNT, e.g. taller:2")
         idx = select(pos, data, n=n or 200, seed=seed)
         if len(idx) < 1:
-            raise UserError(f"no item matches --pos {pos!r}")
+            raise OptionError("pos", f"{pos!r} matches no item")
         x = data.train_x[idx]
         finder = PairedEdits().fit(encode(model, x).mu, encode(model, apply_edit(x, edit)).mu)
         target = target or EDIT_TARGETS[edit.partition(":")[0]]
     elif method == "property":
         if not prop:
-            raise UserError(f"--from property needs --property ({', '.join(PROPERTIES)})")
+            raise OptionError("method", f"property needs a `prop` ({', '.join(PROPERTIES)})")
         codes = run_codes(run, "train", model=model, data=data).mu
         idx = select(pos, data, n=n or 5000, seed=seed)
         values = measure(data.train_x[idx], [prop])[prop]
@@ -101,7 +103,7 @@ def fit_concept(run: str | Path, name: str, method: str, *, pos: str | None = No
     else:
         raise UserError(f"unknown method {method!r}: groups, probe, edit or property")
     if target is not None and target not in PROPERTIES:
-        raise UserError(f"unknown --target {target!r}; known: {', '.join(PROPERTIES)}")
+        raise OptionError("target", f"{target!r} is unknown; known: {', '.join(PROPERTIES)}")
     if target:
         params["target"] = target
     concept = finder.to_concept(name, **params)
@@ -111,7 +113,8 @@ def fit_concept(run: str | Path, name: str, method: str, *, pos: str | None = No
     if target:
         concept.scores.update({f"leakage_{k}": round(v, 5)
                                for k, v in effect.leakage(target).items()})
-    save_concept(run, concept)
+    if save:
+        save_concept(run, concept)
     return concept
 
 
@@ -175,7 +178,7 @@ def disentangle_concept(run: str | Path, concept_name: str, keep: str, alphas: t
     target = concept.params.get("target")
     if not target:
         raise UserError(f"concept {concept_name!r} has no target identifier; refit it with "
-                        "--target")
+                        "a `target`")
     codes = run_codes(run, "train", model=model, data=data).mu
     # B's normal and eraser are fitted where A is used: on A's population when it has one
     fit_idx = select(concept.params.get("pos"), data, n=fit_items, seed=0)
@@ -185,14 +188,15 @@ def disentangle_concept(run: str | Path, concept_name: str, keep: str, alphas: t
         other = get_concept(run, keep)
         keep_id = other.params.get("target")
         if not keep_id:
-            raise UserError(f"concept {keep!r} has no target identifier; refit it with --target")
+            raise UserError(f"concept {keep!r} has no target identifier; refit it with a "
+                            "`target`")
         b_direction = other.vector
     elif keep in PROPERTIES:
         keep_id = keep
         values = measure(data.train_x[fit_idx], [keep_id])[keep_id]
         b_direction = PropertyRegression().fit(codes[fit_idx], values).direction_
     else:
-        raise UserError(f"--keep {keep!r} is neither a saved concept nor a property "
+        raise OptionError("keep", f"{keep!r} is neither a saved concept nor a property "
                         f"({', '.join(PROPERTIES)})")
     if keep_id == target:
         raise UserError(f"{concept_name!r} targets {target} itself; nothing would be left")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import OptionError, UserError
 from .base import ImageData
 from .idx_sets import fetch, locate, missing_message
 from .shapes import load_shapes
@@ -69,11 +69,11 @@ def load_dataset(
     ``n_train``/``n_test`` keep the first N items of each split (``shapes`` generates exactly
     that many); ``image_size`` resizes to a square of that side.
     """
-    for n, what in ((n_train, "--n-train"), (n_test, "--n-test")):
+    for n, what in ((n_train, "n_train"), (n_test, "n_test")):
         if n is not None and n < 1:
-            raise UserError(f"{what} must be at least 1, got {n}")
+            raise OptionError(what, f"must be at least 1, got {n}")
     if image_size is not None and not 4 <= image_size <= 512:
-        raise UserError(f"--image-size must be between 4 and 512, got {image_size}")
+        raise OptionError("image_size", f"must be between 4 and 512, got {image_size}")
     if spec == "shapes":
         data = load_shapes(seed, n_train or 20_000, n_test or 5_000)
     elif spec in ("fashion-mnist", "mnist"):
@@ -86,7 +86,7 @@ def load_dataset(
         data = load_folder(spec.removeprefix("images:"), image_size, seed)
     elif spec.split(":")[0] in ("wordnet", "fortunes", "grammar", "text"):
         raise UserError(f"{spec!r} is a text dataset; train a text model on it "
-                        "(--model text-vae)")
+                        "(a text-vae)")
     else:
         known = ", ".join(DATASETS)
         raise UserError(f"unknown dataset {spec!r}; known: {known}")

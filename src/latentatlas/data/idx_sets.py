@@ -79,7 +79,7 @@ def missing_message(name: str) -> str:
     if name in DEBIAN_PACKAGES:
         fixes.append(f"apt-get install {DEBIAN_PACKAGES[name]}")
     fixes.append(f"latentatlas data fetch {name}")
-    fixes.append("--data-dir DIR")
+    fixes.append("`data_dir` DIR")
     return f"dataset {name!r} is not installed here; fix: " + ", or ".join(fixes)
 
 

@@ -89,7 +89,7 @@ def load_folder(path: str | Path, image_size: int | None = None, seed: int = 0) 
         (a, b) = sorted(sizes)[:2]
         raise UserError(
             f"images:{path}: images of mixed sizes ({a[0]}x{a[1]} and {b[0]}x{b[1]}); "
-            "pass --image-size N to resize them"
+            "pass `image_size` N to resize them"
         )
     arrays = []
     for im in pics:

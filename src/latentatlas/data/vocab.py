@@ -78,7 +78,7 @@ class Vocab:
         if max_size is not None:
             kept = kept[: max(0, max_size - len(SPECIALS))]
         if not kept:
-            raise UserError("the corpus yields no tokens (empty, or --min-count too high)")
+            raise UserError("the corpus yields no tokens (empty, or `min_count` too high)")
         return cls(kept, level)
 
     def __len__(self) -> int:

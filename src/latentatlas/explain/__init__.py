@@ -2,7 +2,9 @@
 image classifiers (saliency, gradient x input, integrated gradients, occlusion, LIME), one
 result type for all; checks of faithfulness; RNN cells; attention; activation maximisation."""
 
-from .attribution import METHODS, Attribution, explain, explain_text
+from .attribute import explain
+from .core import METHODS, Attribution
 from .images import explain_image
+from .tokens import explain_text
 
 __all__ = ["METHODS", "Attribution", "explain", "explain_image", "explain_text"]

@@ -40,7 +40,7 @@ def generate_with_attention(model, prompt: str, max_tokens: int, *,
     """Continue ``prompt`` by up to ``max_tokens`` tokens (to </s>) and return the attention
     weights behind each generated token."""
     if not getattr(model.config, "window", 0):
-        raise UserError("this language model has no attention; train one with --model attn-lm")
+        raise UserError("this language model has no attention; train an attn-lm")
     _, ids = model.vocab.known(prompt)
     gen = torch.Generator().manual_seed(seed)
     out = model.generate(1, context, method=method, temperature=temperature, beam=beam,

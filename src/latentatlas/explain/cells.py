@@ -10,7 +10,7 @@ import re
 import numpy as np
 import torch
 
-from ..errors import UserError
+from ..errors import OptionError, UserError
 from ..models.decoding import BOS, UNK
 
 
@@ -37,7 +37,7 @@ def indicator(text: str, spans: list[tuple[str, int, int]], pattern: str) -> np.
     try:
         regex = re.compile(pattern, re.IGNORECASE | re.DOTALL)
     except re.error as e:
-        raise UserError(f"--find {pattern!r} is not a valid regular expression: {e}") from None
+        raise OptionError("find", f"{pattern!r} is not a valid regular expression: {e}") from None
     lowered = text.lower()  # the offsets token_spans gives are into the lower-cased text
     inside = np.zeros(len(lowered) + 1, dtype=bool)
     for m in regex.finditer(lowered):

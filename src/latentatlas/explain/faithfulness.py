@@ -24,8 +24,10 @@ import torch
 from scipy.stats import spearmanr
 
 from ..models.decoding import UNK
-from .attribution import Attribution, _ids, _probs, explain
+from .attribute import explain
+from .core import Attribution, class_probabilities
 from .images import check_image
+from .tokens import token_ids
 
 
 def _rho(a: np.ndarray, b: np.ndarray) -> float:
@@ -54,7 +56,7 @@ def deletion_insertion(model, item, attribution: Attribution, points: int = 29) 
     if not isinstance(item, str):
         return _image_curves(model, item, attribution, points)
     text = item
-    ids, tokens = _ids(model, text)
+    ids, tokens = token_ids(model, text)
     c = model.config.classes.index(attribution.target)
     order = attribution.top(len(tokens))
     n = len(tokens)
@@ -65,7 +67,8 @@ def deletion_insertion(model, item, attribution: Attribution, points: int = 29) 
         pos = [p + 1 for p in order[:step]]
         deleted[step:, pos[-1]] = UNK
         inserted[step:, pos[-1]] = ids[0, pos[-1]]
-    return _curves(_probs(model, deleted)[:, c].numpy(), _probs(model, inserted)[:, c].numpy())
+    return _curves(class_probabilities(model, deleted)[:, c].numpy(),
+                   class_probabilities(model, inserted)[:, c].numpy())
 
 
 def _image_curves(model, image: torch.Tensor, attribution: Attribution, points: int) -> dict:
@@ -80,8 +83,8 @@ def _image_curves(model, image: torch.Tensor, attribution: Attribution, points: 
     first = (rank[None, :] < counts[:, None]).view(points, 1, *x.shape[1:])
     deleted = x[None] * ~first
     inserted = x[None] * first
-    return _curves(_probs(model, deleted)[:, c].numpy(),
-                   _probs(model, inserted)[:, c].numpy())
+    return _curves(class_probabilities(model, deleted)[:, c].numpy(),
+                   class_probabilities(model, inserted)[:, c].numpy())
 
 
 def _curves(d: np.ndarray, i: np.ndarray) -> dict:

@@ -26,8 +26,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import UserError
-from .attribution import METHODS, Attribution, _probs, _target, lime_fit
+from ..errors import OptionError, UserError
+from .core import METHODS, Attribution, class_probabilities, lime_fit, resolve_target
 
 
 def check_image(model, image: torch.Tensor) -> torch.Tensor:
@@ -47,7 +47,7 @@ def patches(shape: tuple[int, int], patch: int) -> np.ndarray:
     """(H, W) int array: the index of each pixel's ``patch`` x ``patch`` square, row by row."""
     h, w = shape
     if patch < 1 or patch > min(h, w):
-        raise UserError(f"--patch must be between 1 and {min(h, w)}, got {patch}")
+        raise OptionError("patch", f"must be between 1 and {min(h, w)}, got {patch}")
     cols = -(-w // patch)
     return (np.arange(h)[:, None] // patch) * cols + np.arange(w)[None, :] // patch
 
@@ -60,7 +60,7 @@ def superpixels(image: torch.Tensor, n_segments: int, compactness: float = 0.3
 
     c, h, w = image.shape
     if not 2 <= n_segments <= h * w // 4:
-        raise UserError(f"--n-segments must be between 2 and {h * w // 4}, got {n_segments}")
+        raise OptionError("n_segments", f"must be between 2 and {h * w // 4}, got {n_segments}")
     gy = max(1, round(h * (n_segments / (h * w)) ** 0.5))
     gx = max(1, round(n_segments / gy))
     step = ((h * w) / (gy * gx)) ** 0.5
@@ -83,11 +83,11 @@ def explain_image(model, image: torch.Tensor, method: str, target: str | None = 
                   seed: int = 0) -> Attribution:
     """Attribute the model's ``target`` class (default: its prediction) to the pixels."""
     if method not in METHODS:
-        raise UserError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
+        raise OptionError("method", f"{method!r} is unknown; one of {', '.join(METHODS)}")
     model.eval()
     x = check_image(model, image)[None]
-    probs = _probs(model, x)[0]
-    c = _target(model, target, probs)
+    probs = class_probabilities(model, x)[0]
+    c = resolve_target(model, target, probs)
     params: dict = {}
     if method in ("saliency", "gradxinput"):
         xg = x.clone().requires_grad_(True)
@@ -109,19 +109,19 @@ def explain_image(model, image: torch.Tensor, method: str, target: str | None = 
             seg_np = superpixels(x[0], n_segments)
             params = {"segments": "superpixels", "n_segments": int(seg_np.max()) + 1}
         else:
-            raise UserError(f"segments must be patches or superpixels, got {segments!r}")
+            raise OptionError("segments", f"must be patches or superpixels, got {segments!r}")
         seg = torch.from_numpy(seg_np)
         n = int(seg.max()) + 1
         if method == "occlusion":
             keep = 1 - torch.eye(n)
-            drop = probs[c] - _probs(model, _masked(x, seg, keep))[:, c]
+            drop = probs[c] - class_probabilities(model, _masked(x, seg, keep))[:, c]
             scores = drop[seg]
             params["replacement"] = "black"
         else:
             rng = np.random.default_rng(seed)
             masks = rng.integers(0, 2, size=(samples, n)).astype(np.float64)
             masks[0] = 1
-            y = _probs(model, _masked(x, seg, torch.from_numpy(masks).float()))[:, c]
+            y = class_probabilities(model, _masked(x, seg, torch.from_numpy(masks).float()))[:, c]
             coef = lime_fit(masks, y.double().numpy(), kernel_width)
             scores = torch.from_numpy(coef)[seg]
             params.update({"samples": samples, "kernel_width": kernel_width, "seed": seed})

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..errors import UserError
+from ..errors import OptionError, UserError
 from ..models.decoding import BOS, EOS
+from .core import resolve_target
 
 
 @dataclass
@@ -50,27 +51,19 @@ class Maximized:
                 "trace": [round(v, 4) for v in self.trace], "params": self.params}
 
 
-def _class_index(model, name: str) -> int:
-    classes = model.config.classes
-    if name not in classes:
-        shown = ", ".join(classes[:20]) + (" ..." if len(classes) > 20 else "")
-        raise UserError(f"unknown class {name!r}; classes: {shown}")
-    return classes.index(name)
-
-
 def parse_neuron(model, spec: str) -> tuple[str, int]:
     """``LAYER:INDEX`` -> (layer, index), checked against an image classifier's layers."""
     layers = getattr(model, "layers", ())
     if not layers:
-        raise UserError("neurons can be chosen in image classifiers only; use --class")
+        raise UserError("neurons can be chosen in image classifiers only; give a `cls`")
     layer, _, index = spec.partition(":")
     if layer not in layers or not index.isdigit():
-        raise UserError(f"--neuron {spec!r}: give LAYER:INDEX with LAYER one of "
+        raise OptionError("neuron", f"{spec!r}: give LAYER:INDEX with LAYER one of "
                         f"{', '.join(layers)}")
     c1, c2, d = model.config.hidden
     size = {"conv1": c1, "conv2": c2, "dense": d}[layer]
     if int(index) >= size:
-        raise UserError(f"--neuron {spec!r}: {layer} has {size} units (0..{size - 1})")
+        raise OptionError("neuron", f"{spec!r}: {layer} has {size} units (0..{size - 1})")
     return layer, int(index)
 
 
@@ -105,7 +98,7 @@ def maximize_image(model, target: str | None = None, neuron: str | None = None, 
     if (target is None) == (neuron is None):
         raise UserError("give one thing to maximise: a class or a neuron")
     model.eval()
-    c = _class_index(model, target) if target is not None else None
+    c = resolve_target(model, target) if target is not None else None
     unit = parse_neuron(model, neuron) if neuron is not None else None
     gen = torch.Generator().manual_seed(seed)
     if start is None:
@@ -144,15 +137,15 @@ def maximize_text(model, target: str, *, start: str | None = None, length: int =
                   seed: int = 0) -> Maximized:
     """Optimise a relaxed embedding sequence for the class ``target`` of a text classifier,
     then project it to the nearest tokens."""
-    from .attribution import _ids
+    from .tokens import token_ids
 
     model.eval()
-    c = _class_index(model, target)
+    c = resolve_target(model, target)
     table = model.embed.weight.detach()
     words = torch.arange(len(table)) > EOS  # the real tokens (no <pad> <unk> <s> </s>)
     gen = torch.Generator().manual_seed(seed)
     if start is not None:
-        ids0 = _ids(model, start)[0][0, 1:-1]
+        ids0 = token_ids(model, start)[0][0, 1:-1]
     else:
         ids0 = torch.nonzero(words)[:, 0][torch.randint(int(words.sum()), (length,),
                                                         generator=gen)]

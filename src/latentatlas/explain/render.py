@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from .attribution import Attribution
+from .core import Attribution
 
 
 def _colour(score: float, scale: float) -> str:

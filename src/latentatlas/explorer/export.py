@@ -9,62 +9,53 @@ server, no network and no build step.
 from __future__ import annotations
 
 import base64
-import math
+import io
 from pathlib import Path
 
 import torch
+from PIL import Image
 
-from ..atlas import Knobs, encode, run_codes
-from ..atlas.knobs import knob_positions
-from ..errors import UserError
-from ..figures import grid_array
+from ..atlas.sentences import knob_table
+from ..atlas.workflow import (
+    EXPORT_DECODES_MAX,
+    check_knob_budget,
+    fit_knobs,
+    knob_images,
+    sheet_columns,
+)
+from ..errors import OptionError, UserError
 from ..fileio import json_for_script, write_text
-from ..models import load, read_config
-from ..models.run import TEXT_KINDS, load_run_data
+from ..models.rundir import load, load_run_data, run_kind
+from ..plotting import grid_array
 from .session import png_bytes
-
-MAX_DECODES = 200_000
 
 
 @torch.no_grad()
 def export_html(run: str | Path, out: str | Path, *, knobs: int = 5, steps: int = 3,
                 items: int = 5, span: float = 2.0, data_dir: str | Path | None = None) -> dict:
     """Write the page; return {"decodes", "bytes"}."""
-    total = steps ** knobs * items
-    if total > MAX_DECODES:
-        raise UserError(f"{steps}^{knobs} x {items} = {total:,} decodes is too many for one page "
-                        f"(at most {MAX_DECODES:,})")
-    kind = read_config(run).get("kind")
-    text = kind in TEXT_KINDS
+    total = check_knob_budget(knobs, steps, items, EXPORT_DECODES_MAX)
+    kind = run_kind(run)
+    if not kind.latent:
+        raise UserError(f"{run} holds a {kind.name}, which has no latent space to export")
+    try:
+        fitted = fit_knobs(run, knobs, data_dir)
+    except OptionError as e:  # this function calls the knob count ``knobs``
+        raise OptionError("knobs", e.message) from None
     model = load(run)
-    if not hasattr(model, "encode"):
-        raise UserError(f"{run} holds a {kind}, which has no latent space to export")
     data = load_run_data(run, data_dir)
-    train = run_codes(run, "train", model=model, data=data).mu
-    if knobs > train.shape[1]:
-        raise UserError(f"--knobs {knobs} is more than the {train.shape[1]} latent dimensions")
-    fitted = Knobs(knobs).fit(train)
     payload: dict = {"run": Path(run).name, "knobs": knobs, "steps": steps,
                      "values": torch.linspace(-span, span, steps).tolist(),
                      "explained": [round(float(r), 4) for r in fitted.explained_variance_ratio_]}
-    if text:
-        from ..atlas.sentences import knob_table
-
-        texts = data.test[:items]
-        table = knob_table(model, fitted, texts, steps, span)
+    if kind.text:
+        table = knob_table(model, fitted, data.test[:items], steps, span)
         payload.update(kind="text", items=[it["text"] for it in table["items"]],
                        decodes=[it["decodes"] for it in table["items"]])
     else:
         x = data.test_x[:items]
-        z = encode(model, x).mu
-        _, codes = knob_positions(fitted, z, steps, span)
-        images = torch.cat([model.decode(c) for c in codes.reshape(-1, z.shape[1]).split(4096)])
-        cols = math.ceil(math.sqrt(len(images)))
+        images = knob_images(model, fitted, x, steps, span)
+        cols = sheet_columns(len(images))
         sheet = grid_array(images, nrow=cols, pad=0)  # (H, W) or (H, W, 3) uint8
-        import io
-
-        from PIL import Image
-
         buf = io.BytesIO()
         Image.fromarray(sheet).save(buf, format="PNG", optimize=True)
         payload.update(kind="image", cols=cols, tile=[int(images.shape[2]), int(images.shape[3])],

@@ -21,8 +21,7 @@ from ..atlas.codes import split_items
 from ..concepts import LinearProbe, MeanDifference
 from ..concepts.store import load_concepts, save_concept
 from ..errors import UserError
-from ..models import load, read_config
-from ..models.run import TEXT_KINDS, load_run_data
+from ..models.rundir import load, load_run_data, run_kind
 
 MAX_BATCH = 4096
 MAP_POINTS = 2000  # test items shown on the map
@@ -153,12 +152,11 @@ class RunView:
 def open_run(run_dir: str | Path, run_id: str, data_dir: str | Path | None = None) -> RunView:
     """Load a run and everything the explorer shows about it (codes are cached in the run)."""
     path = Path(run_dir)
-    config = read_config(path)
-    text = config.get("kind") in TEXT_KINDS
+    kind = run_kind(path)
+    if not kind.latent:
+        raise UserError(f"{path} holds a {kind.name}, which has no latent space to explore")
+    text = kind.text
     model = load(path)
-    if not hasattr(model, "encode"):
-        raise UserError(f"{path} holds a {config.get('kind')}, which has no latent space to "
-                        "explore")
     data = load_run_data(path, data_dir)
     codes = run_codes(path, "test", model=model, data=data)
     train = run_codes(path, "train", model=model, data=data)
@@ -196,13 +194,10 @@ class Explorer:
         return self.runs[run_id]
 
     def translation(self, a: str, b: str):
-        """A linear map from run a's codes to run b's, fitted once on their paired training
-        codes (the runs must share a dataset)."""
+        """The affine map from run a's codes to run b's that ``translate`` saved, or one fitted
+        once on their paired training codes (the runs must share a dataset)."""
         if (a, b) not in self._maps:
-            from ..translate.maps import LinearMap
-            from ..translate.workflow import paired_codes
+            from ..translate.workflow import translation_map
 
-            ra, rb = self.get(a), self.get(b)
-            za, zb = paired_codes([ra.path, rb.path], "train")
-            self._maps[(a, b)] = LinearMap(affine=True).fit(za, zb)
+            self._maps[(a, b)] = translation_map(self.get(a).path, self.get(b).path, "affine")
         return self._maps[(a, b)]

@@ -18,6 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ..errors import OptionError
 from .decoding import PAD, UNK
 
 
@@ -36,7 +37,7 @@ class TextClassifierConfig:
         if len(self.classes) < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got {len(self.classes)}")
         if self.cell not in ("gru", "lstm"):
-            raise ValueError(f"--cell must be gru or lstm, got {self.cell!r}")
+            raise OptionError("cell", f"must be gru or lstm, got {self.cell!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

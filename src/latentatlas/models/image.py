@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn as nn
 
+from ..errors import OptionError
 from .likelihoods import LIKELIHOODS, make_likelihood
 
 PRESETS = {  # (arch, size) -> hidden widths; ("mlp", "small") is the canonical 784-400-20 VAE
@@ -30,7 +31,7 @@ PRESETS = {  # (arch, size) -> hidden widths; ("mlp", "small") is the canonical 
 class ImageModelConfig:
     """Everything needed to rebuild an image model; stored in the run's config.json."""
 
-    kind: str = "vae"  # "vae" or "ae"
+    variational: bool = True  # a VAE; False: a plain autoencoder
     arch: str = "mlp"  # "mlp" or "conv"
     image_shape: tuple[int, int, int] = (1, 28, 28)
     latent_dim: int = 20
@@ -45,16 +46,14 @@ class ImageModelConfig:
 
     def validate(self) -> None:
         """Raise ValueError with a readable message when the config cannot build a model."""
-        if self.kind not in ("vae", "ae"):
-            raise ValueError(f"model kind must be vae or ae, got {self.kind!r}")
         if self.arch not in ("mlp", "conv"):
-            raise ValueError(f"--arch must be mlp or conv, got {self.arch!r}")
+            raise OptionError("arch", f"must be mlp or conv, got {self.arch!r}")
         if self.latent_dim < 1:
-            raise ValueError(f"--latent-dim must be at least 1, got {self.latent_dim}")
+            raise OptionError("latent_dim", f"must be at least 1, got {self.latent_dim}")
         if self.likelihood not in LIKELIHOODS:
-            raise ValueError(f"--likelihood must be one of {', '.join(LIKELIHOODS)}")
+            raise OptionError("likelihood", f"must be one of {', '.join(LIKELIHOODS)}")
         if not all(h >= 1 for h in self.hidden) or not self.hidden:
-            raise ValueError(f"--hidden widths must be positive, got {self.hidden}")
+            raise OptionError("hidden", f"widths must be positive, got {self.hidden}")
         if self.arch == "conv":
             if len(self.hidden) != 3:
                 raise ValueError("conv --hidden takes three widths: conv1,conv2,dense")
@@ -63,9 +62,9 @@ class ImageModelConfig:
                 raise ValueError(f"conv arch needs a side divisible by 4, got {h}x{w}; "
                                  "pass --image-size")
         if self.obs_scale != "learned" and not float(self.obs_scale) > 0:
-            raise ValueError(f"--obs-scale must be positive or 'learned', got {self.obs_scale}")
+            raise OptionError("obs_scale", f"must be positive or 'learned', got {self.obs_scale}")
         if self.beta < 0:
-            raise ValueError(f"--beta must be non-negative, got {self.beta}")
+            raise OptionError("beta", f"must be non-negative, got {self.beta}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,7 +87,7 @@ class ImageVAE(nn.Module):
         config.validate()
         self.config = config
         c, h, w = config.image_shape
-        d, n_stats = config.latent_dim, 2 if config.kind == "vae" else 1
+        d, n_stats = config.latent_dim, 2 if config.variational else 1
         if config.arch == "mlp":
             self.encoder = nn.Sequential(nn.Flatten(), _mlp([c * h * w, *config.hidden]), nn.ReLU())
             # mu and logvar come from one matmul, split afterwards (same model, one kernel)
@@ -120,7 +119,7 @@ class ImageVAE(nn.Module):
 
     @property
     def is_variational(self) -> bool:
-        return self.config.kind == "vae"
+        return self.config.variational
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, C, H, W) -> mu (B, D) and logvar (B, D); logvar is None for a plain AE."""

@@ -15,6 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import OptionError
+
 
 @dataclass
 class ImageClassifierConfig:
@@ -30,7 +32,7 @@ class ImageClassifierConfig:
         if len(self.classes) < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got {len(self.classes)}")
         if len(self.hidden) != 3 or min(self.hidden) < 1:
-            raise ValueError(f"--hidden takes three positive widths (conv1,conv2,dense), got "
+            raise OptionError("hidden", f"takes three positive widths (conv1,conv2,dense), got "
                              f"{self.hidden}")
         if min(self.image_shape[1:]) < 4:
             raise ValueError(f"images of {self.image_shape} are too small for two poolings")

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn as nn
 
+from ..errors import OptionError
 from .decoding import BOS, PAD, generate, rnn_step
 from .seqloss import sentence_nll, trim
 
@@ -45,7 +46,7 @@ class LMConfig:
         if self.vocab_size < 5:
             raise ValueError(f"the vocabulary is too small ({self.vocab_size} tokens)")
         if self.cell not in ("gru", "lstm"):
-            raise ValueError(f"--cell must be gru or lstm, got {self.cell!r}")
+            raise OptionError("cell", f"must be gru or lstm, got {self.cell!r}")
         if self.condition not in CONDITIONS:
             raise ValueError(f"condition must be one of {CONDITIONS}, got {self.condition!r}")
         if self.condition == "category" and len(self.categories) < 2:
@@ -131,7 +132,7 @@ class LanguageModel(nn.Module):
         model read to predict the token after input t, over inputs t - W + 1 .. t (<pad> before
         the start)."""
         if not self.config.window:
-            raise ValueError("this language model has no attention (train --model attn-lm)")
+            raise ValueError("this language model has no attention (train an attn-lm)")
         return self._read(inputs, context)[1]
 
     def forward(self, ids: torch.Tensor, context: torch.Tensor | None = None):

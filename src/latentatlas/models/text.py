@@ -22,6 +22,7 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from ..errors import OptionError
 from .decoding import (  # the ids data.vocab gives the specials
     BOS,
     EOS,
@@ -56,13 +57,13 @@ class TextModelConfig:
         if self.vocab_size < 5:
             raise ValueError(f"the vocabulary is too small ({self.vocab_size} tokens)")
         if self.latent_dim < 1:
-            raise ValueError(f"--latent-dim must be at least 1, got {self.latent_dim}")
+            raise OptionError("latent_dim", f"must be at least 1, got {self.latent_dim}")
         if self.cell not in ("gru", "lstm"):
-            raise ValueError(f"--cell must be gru or lstm, got {self.cell!r}")
+            raise OptionError("cell", f"must be gru or lstm, got {self.cell!r}")
         if not 0.0 <= self.word_dropout < 1.0:
-            raise ValueError(f"--word-dropout must lie in [0, 1), got {self.word_dropout}")
+            raise OptionError("word_dropout", f"must lie in [0, 1), got {self.word_dropout}")
         if self.anneal not in ("logistic", "linear", "none"):
-            raise ValueError(f"--anneal must be logistic, linear or none, got {self.anneal!r}")
+            raise OptionError("anneal", f"must be logistic, linear or none, got {self.anneal!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

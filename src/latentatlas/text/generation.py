@@ -19,11 +19,11 @@ def parse_context(model, value: str | float | None) -> torch.Tensor | None:
     condition = getattr(cfg, "condition", "none")
     if condition == "none":
         if value is not None:
-            raise UserError("this model is not conditioned on a context; drop --context")
+            raise UserError("this model is not conditioned on a context; drop the `context`")
         return None
     name = cfg.condition_name or "context"
     if value is None:
-        raise UserError(f"this model is conditioned on {name!r}; give --context")
+        raise UserError(f"this model is conditioned on {name!r}; give a `context`")
     if condition == "category":
         if str(value) not in cfg.categories:
             shown = ", ".join(cfg.categories[:20]) + (" ..." if len(cfg.categories) > 20 else "")

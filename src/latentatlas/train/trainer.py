@@ -23,9 +23,9 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from ..errors import Interrupted, UserError
+from ..errors import Interrupted, OptionError, UserError
 from ..fileio import write_text
-from ..models import run as runfile
+from ..models import rundir as runfile
 from . import distributed
 from .allocator import tune_malloc
 from .checkpoint import TrainState, has_checkpoint, load_checkpoint, save_checkpoint
@@ -49,26 +49,26 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.epochs < 1:
-            raise UserError(f"--epochs must be at least 1, got {self.epochs}")
+            raise OptionError("epochs", f"must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
-            raise UserError(f"--batch-size must be at least 1, got {self.batch_size}")
+            raise OptionError("batch_size", f"must be at least 1, got {self.batch_size}")
         if not self.lr > 0 or not math.isfinite(self.lr):
-            raise UserError(f"--lr must be a positive number, got {self.lr}")
+            raise OptionError("lr", f"must be a positive number, got {self.lr}")
         if self.precision not in ("auto", "fp32", "bf16"):
-            raise UserError(f"--precision must be auto, fp32 or bf16, got {self.precision!r}")
+            raise OptionError("precision", f"must be auto, fp32 or bf16, got {self.precision!r}")
         if self.device not in ("auto", "cpu", "cuda"):
-            raise UserError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+            raise OptionError("device", f"must be auto, cpu or cuda, got {self.device!r}")
         if self.device == "cuda" and not torch.cuda.is_available():
-            raise UserError("--device cuda: no CUDA device is available here")
+            raise OptionError("device", "is cuda, but no CUDA device is available here")
 
 
 def prepare_run_dir(out: str | Path, *, resume: bool, force: bool) -> Path:
     """Check and create the run directory; an existing one needs ``resume`` or ``force``."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} exists and is not a directory")
+        raise OptionError("out", f"{out} exists and is not a directory")
     if out.exists() and any(out.iterdir()) and not (resume or force):
-        raise UserError(f"{out} already exists; pass --resume to continue it or --force to "
+        raise UserError(f"{out} already exists; pass `resume` to continue it or `force` to "
                         "replace it")
     if force and not resume and out.exists():
         shutil.rmtree(out)
@@ -247,7 +247,7 @@ class _Loop:
             kept = (f"{self.out} keeps the checkpoint of epoch {state.epoch}" if state.epoch
                     else "nothing was kept")
             raise UserError(f"the training loss became {totals['loss']} in epoch "
-                            f"{state.epoch + 1} ({kept}); try a lower --lr")
+                            f"{state.epoch + 1} ({kept}); try a lower `lr`")
         state.epoch, state.batch, state.running = state.epoch + 1, 0, {}
         state.epoch_rng = self.gen.get_state()
         record = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import OptionError
+
 
 def _pair(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if a.ndim != 2 or b.ndim != 2 or len(a) != len(b):
@@ -149,5 +151,38 @@ METHODS = {"linear": lambda: LinearMap(), "affine": lambda: LinearMap(affine=Tru
 
 def make_map(method: str) -> _Map:
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise OptionError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
     return METHODS[method]()
+
+
+def map_state(t_map: _Map) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A fitted map as tensors and string metadata (for safetensors); ``map_from_state``
+    rebuilds it."""
+    meta = {"method": t_map.method}
+    if isinstance(t_map, MLPMap):
+        tensors = {f"net.{k}": v for k, v in t_map.net_.state_dict().items()}
+        tensors.update({k: getattr(t_map, k) for k in ("mean_a_", "std_a_", "mean_b_",
+                                                        "std_b_")})
+        return tensors, meta
+    tensors = {k: v for k, v in vars(t_map).items() if isinstance(v, torch.Tensor)}
+    meta.update({k: str(v) for k, v in vars(t_map).items()
+                 if k.endswith("_") and isinstance(v, int)})
+    return tensors, meta
+
+
+def map_from_state(tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> _Map:
+    """The fitted map that ``map_state`` wrote."""
+    t_map = make_map(meta["method"])
+    if isinstance(t_map, MLPMap):
+        w0, w2 = tensors["net.0.weight"], tensors["net.2.weight"]  # (H, D_A), (D_B, H)
+        net = torch.nn.Sequential(torch.nn.Linear(w0.shape[1], w0.shape[0]), torch.nn.ReLU(),
+                                  torch.nn.Linear(w2.shape[1], w2.shape[0]))
+        net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+        t_map.net_ = net.eval()
+    for k, v in tensors.items():
+        if not k.startswith("net."):
+            setattr(t_map, k, v)
+    for k, v in meta.items():
+        if k.endswith("_"):
+            setattr(t_map, k, int(v))
+    return t_map

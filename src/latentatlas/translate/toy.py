@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import cells
+from ..data import cell_world as cells
 
 
 def direction_identifier_a(state: cells.State) -> int:
@@ -81,3 +81,14 @@ def rule_identifier(locals_: list[tuple[int, ...]]) -> np.ndarray:
     """The hand-written identifier of the notes: +1 if any cell is in state 4 or 5, -1 if any
     is in state 2 or 3."""
     return np.array([1 if any(c in (4, 5) for c in z) else -1 for z in locals_])
+
+
+def cell_world_study(learner: str = "tree", max_examples: int = 2048, steps: int = 12,
+                     seed: int = 0) -> dict:
+    """The ``learning_curve`` of a learner, the hand-written rule's agreement, and one shown
+    sequence of ``steps`` states (object-centric, local, and drawn as cells)."""
+    r = learning_curve(learner, max_examples, seed)
+    r["rule_agreement"] = agreement(rule_identifier)
+    r["sequence"] = [{"object": list(s), "local": list(cells.to_local(s)),
+                      "cells": cells.render(s)} for s in cells.sequences(1, steps, seed)[0]]
+    return r

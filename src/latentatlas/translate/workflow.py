@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..atlas import run_codes
-from ..errors import UserError
+from ..errors import OptionError, UserError
 from ..fileio import write_atomic
-from ..models.run import load, load_image_data, read_config
-from .maps import MLPMap, make_map
+from ..models.rundir import WEIGHTS, load, load_image_data, read_config
+from .maps import make_map, map_from_state, map_state
 from .relative import relative_agreement
 from .similarity import cka, shuffled_null, svcca
 
@@ -58,7 +61,7 @@ def paired_codes(runs: list[str | Path], split: str, data_dir: str | Path | None
             model = load(r)
             shape = tuple(model.config.image_shape)
             if tuple(x.shape[1:]) != shape:
-                raise UserError(f"--data {dataset}: its images are {tuple(x.shape[1:])}, "
+                raise OptionError("data", f"{dataset}: its images are {tuple(x.shape[1:])}, "
                                 f"{r} takes {shape}")
             codes.append(encode(model, x).mu)
     if len({len(c) for c in codes}) != 1:
@@ -121,7 +124,7 @@ def translate(run_a: str | Path, run_b: str | Path, method: str = "linear",
     rng = np.random.default_rng(seed)
     fit_idx = torch.from_numpy(rng.permutation(len(train_a))[:anchors or len(train_a)])
     if len(fit_idx) < 2:
-        raise UserError("--anchors must be at least 2")
+        raise OptionError("anchors", "must be at least 2")
     t_map.fit(train_a[fit_idx], train_b[fit_idx])
     shuffled = fit_idx[torch.from_numpy(rng.permutation(len(fit_idx)))]
     null_map.fit(train_a[fit_idx], train_b[shuffled])
@@ -140,26 +143,62 @@ def translate(run_a: str | Path, run_b: str | Path, method: str = "linear",
         "recon_through_null": round(_recon_loss(model_b, null_map.transform(test_a), x), 3),
     }
     if save:
-        result["saved"] = str(save_map(t_map, run_a, run_b))
+        result["saved"] = str(save_translation_map(t_map, run_a, run_b))
     return result
 
 
-def save_map(t_map, run_a: str | Path, run_b: str | Path) -> Path:
+def _map_path(run_a: str | Path, run_b: str | Path, method: str) -> Path:
+    return Path(run_a) / "atlas" / f"translate-{Path(run_b).name}-{method}.safetensors"
+
+
+def _map_key(run_a: str | Path, run_b: str | Path) -> str:
+    """Changes whenever either run's weights or dataset change."""
+    h = hashlib.sha256()
+    for run in (run_a, run_b):
+        h.update((Path(run) / WEIGHTS).read_bytes())
+        h.update(json.dumps(read_config(run).get("data"), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def save_translation_map(t_map, run_a: str | Path, run_b: str | Path) -> Path:
     """Write a fitted map's state to ``RUN_A/atlas/translate-<B>-<method>.safetensors``."""
-    if isinstance(t_map, MLPMap):
-        tensors = {f"net.{k}": v for k, v in t_map.net_.state_dict().items()}
-        tensors.update({k: getattr(t_map, k) for k in ("mean_a_", "std_a_", "mean_b_",
-                                                        "std_b_")})
-    else:
-        tensors = {k: v for k, v in vars(t_map).items() if isinstance(v, torch.Tensor)}
-    path = Path(run_a) / "atlas" / f"translate-{Path(run_b).name}-{t_map.method}.safetensors"
+    tensors, meta = map_state(t_map)
+    path = _map_path(run_a, run_b, t_map.method)
     path.parent.mkdir(exist_ok=True)
-    meta = {"method": t_map.method, "run_b": str(Path(run_b).resolve())}
-    if hasattr(t_map, "d_b_"):
-        meta["d_b"] = str(t_map.d_b_)
+    meta.update(run_b=str(Path(run_b).resolve()), key=_map_key(run_a, run_b))
     write_atomic(path, lambda p: save_file({k: v.contiguous() for k, v in tensors.items()},
                                            str(p), metadata=meta))
     return path
+
+
+def load_translation_map(run_a: str | Path, run_b: str | Path, method: str):
+    """The map from A to B saved by ``translate``, or None when there is none or either run
+    has changed since it was fitted."""
+    path = _map_path(run_a, run_b, method)
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            if meta.get("key") != _map_key(run_a, run_b) or meta.get("method") != method:
+                return None
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+        return map_from_state(tensors, meta)
+    except (SafetensorError, OSError, KeyError, ValueError, RuntimeError):
+        return None  # damaged or from another version: fit it again
+
+
+def translation_map(run_a: str | Path, run_b: str | Path, method: str = "affine",
+                    save: bool = True):
+    """The saved map from A's latent space to B's, or one fitted on all paired training codes
+    (and saved, unless ``save`` is False)."""
+    t_map = load_translation_map(run_a, run_b, method)
+    if t_map is None:
+        za, zb = paired_codes([run_a, run_b], "train")
+        t_map = make_map(method).fit(za, zb)
+        if save:
+            save_translation_map(t_map, run_a, run_b)
+    return t_map
 
 
 def transfer(run_a: str | Path, run_b: str | Path, concept_name: str, method: str = "linear",

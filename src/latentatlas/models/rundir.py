@@ -14,22 +14,14 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..data import load_spec
+from ..data.text import load_text_spec
+from ..data.vocab import Vocab
 from ..errors import UserError
 from ..fileio import write_atomic, write_json
-from .classifier import TextClassifier, TextClassifierConfig
-from .image import ImageModelConfig, ImageVAE
-from .image_classifier import ImageClassifier, ImageClassifierConfig
-from .lm import LanguageModel, LMConfig
-from .text import SentenceVAE, TextModelConfig
+from .kinds import Kind, get_kind, upgrade_format0
 
-MODEL_KINDS = {"image-vae": (ImageVAE, ImageModelConfig),
-               "text-vae": (SentenceVAE, TextModelConfig),
-               "lm": (LanguageModel, LMConfig),
-               "text-classifier": (TextClassifier, TextClassifierConfig),
-               "image-classifier": (ImageClassifier, ImageClassifierConfig)}
-TEXT_KINDS = ("text-vae", "lm", "text-classifier")
-# kinds without a latent space: the atlas, concept and explorer commands refuse them
-NO_LATENT_KINDS = ("lm", "text-classifier", "image-classifier")
+FORMAT = 1  # the run format this code writes; it reads 0 (no "format" key) and 1
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 METRICS = "metrics.jsonl"
@@ -40,20 +32,20 @@ def versions() -> dict[str, str]:
     """Versions of the packages that shape a run's numbers."""
     import numpy
 
-    from .. import __version__
+    from ..version import __version__
 
     return {"latentatlas": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version()}
 
 
-def build_model(kind: str, model_config: dict[str, Any]) -> torch.nn.Module:
-    if kind not in MODEL_KINDS:
-        raise UserError(f"unknown model kind {kind!r} in config; known: {', '.join(MODEL_KINDS)}")
-    cls, cfg_cls = MODEL_KINDS[kind]
+def build_model(kind: str | Kind, model_config: dict[str, Any]) -> torch.nn.Module:
+    """The model of ``kind`` described by ``model_config`` (a config read from a run: a value
+    that cannot build a model is a UserError about the config)."""
+    kind = get_kind(kind) if isinstance(kind, str) else kind
     try:
-        return cls(cfg_cls(**model_config))
+        return kind.build(model_config)
     except (TypeError, ValueError) as e:
-        raise UserError(f"cannot build {kind} from its config: {e}") from None
+        raise UserError(f"cannot build {kind.name} from its config: {e}") from None
 
 
 def save_weights(model: torch.nn.Module, path: str | Path) -> None:
@@ -77,10 +69,13 @@ def load_weights(model: torch.nn.Module, path: str | Path) -> None:
 
 
 def write_config(run_dir: str | Path, config: dict[str, Any]) -> None:
-    write_json(Path(run_dir) / CONFIG, config)
+    """Write ``config.json`` in today's format (``"format"`` first)."""
+    write_json(Path(run_dir) / CONFIG, {"format": FORMAT, **config})
 
 
 def read_config(run_dir: str | Path) -> dict[str, Any]:
+    """A run's ``config.json`` in today's format: runs written before format 1 are upgraded
+    in memory (the file is left as it is); a newer format is an error naming it."""
     path = Path(run_dir) / CONFIG
     if not Path(run_dir).is_dir():
         raise UserError(f"{run_dir} is not a run directory (no such folder)")
@@ -92,7 +87,24 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
         raise UserError(f"cannot read {path}: {e}") from None
     if not isinstance(config, dict) or "kind" not in config or "model" not in config:
         raise UserError(f"{path} lacks 'kind' or 'model'")
+    version = config.get("format", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version <= FORMAT:
+        from ..version import __version__
+
+        raise UserError(f"{path} is in run format {version!r}; latentatlas {__version__} reads "
+                        f"formats 0 to {FORMAT} (a newer latentatlas wrote it?)")
+    if not isinstance(config["kind"], str) or not isinstance(config["model"], dict):
+        raise UserError(f"{path}: 'kind' must be a string and 'model' an object")
+    if version == 0:
+        kind, model = upgrade_format0(config["kind"], config["model"])
+        config = {**config, "kind": kind, "model": model}
+    config["format"] = FORMAT
     return config
+
+
+def run_kind(run_dir: str | Path) -> Kind:
+    """The registered kind of the model a run holds."""
+    return get_kind(read_config(run_dir)["kind"])
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
@@ -110,9 +122,7 @@ def load(run_dir: str | Path) -> torch.nn.Module:
     if not weights.is_file():
         raise UserError(f"{run_dir} has no {WEIGHTS} yet (has its training finished an epoch?)")
     load_weights(model, weights)
-    if (Path(run_dir) / VOCAB).is_file():  # text models carry their vocabulary
-        from ..data.vocab import Vocab
-
+    if get_kind(config["kind"]).text:  # text models carry their vocabulary
         model.vocab = Vocab.load(Path(run_dir) / VOCAB)
     return model.eval()
 
@@ -120,14 +130,16 @@ def load(run_dir: str | Path) -> torch.nn.Module:
 def load_run_data(run_dir: str | Path, data_dir: str | Path | None = None):
     """Reload the dataset a run was trained on, from the spec in its config.json: ImageData
     for image runs, TextData for text runs."""
-    from ..data import load_spec
-    from ..data.text import load_text_spec
-
     config = read_config(run_dir)
     spec = config.get("data")
     if not isinstance(spec, dict) or "name" not in spec:
         raise UserError(f"{Path(run_dir) / CONFIG} does not name its dataset")
-    if config.get("kind") in TEXT_KINDS:
+    return load_data(get_kind(config["kind"]), spec, data_dir)
+
+
+def load_data(kind: Kind, spec: dict[str, Any], data_dir: str | Path | None = None):
+    """The dataset ``spec`` describes, as the ``kind`` reads it (texts or images)."""
+    if kind.text:
         return load_text_spec(spec)
     return load_spec(spec, data_dir)
 
@@ -135,7 +147,7 @@ def load_run_data(run_dir: str | Path, data_dir: str | Path | None = None):
 def load_image_data(run_dir: str | Path, data_dir: str | Path | None = None):
     """``load_run_data`` for analyses that measure images (concepts, translation): a text run is
     a clear error, not a failure deep inside."""
-    if read_config(run_dir).get("kind") in TEXT_KINDS:
+    if run_kind(run_dir).text:
         raise UserError(f"{run_dir} is a text run; this command works on image runs (for "
                         "sentences see interpolate, knobs, words and audit)")
     return load_run_data(run_dir, data_dir)

@@ -1,5 +1,5 @@
-"""Token attributions for a text classifier, one call shape for every method (and, through
-``explain``, for the pixel attributions of ``images``), and LIME's sampling and fit.
+"""Token attributions for a text classifier, the same call shape as ``images`` (``attribute.
+explain`` calls either), and LIME's sampling over word positions.
 
     explain_text(model, text, method, target=None, **params) -> Attribution
 
@@ -20,71 +20,21 @@ Scores are per token of the text (<s> and </s> excluded), higher = more for the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 
-from ..errors import UserError
+from ..errors import OptionError
 from ..models.decoding import BOS, EOS, PAD
-
-METHODS = ("saliency", "gradxinput", "ig", "occlusion", "lime")
-
-
-@dataclass
-class Attribution:
-    """Per-token (text) or per-pixel (image) scores of one explanation and what they explain."""
-
-    tokens: list[str] | None  # None for an image
-    scores: np.ndarray  # (n_tokens,) for a text, (H, W) for an image
-    target: str
-    prediction: str
-    probability: float  # of the target class
-    method: str
-    params: dict = field(default_factory=dict)
-    segments: np.ndarray | None = None  # image occlusion/LIME: (H, W) feature id of each pixel
-
-    def to_dict(self) -> dict:
-        return {"tokens": self.tokens, "scores": np.round(self.scores, 6).tolist(),
-                "target": self.target, "prediction": self.prediction,
-                "probability": round(self.probability, 6), "method": self.method,
-                "params": self.params}
-
-    def features(self) -> np.ndarray:
-        """One score per feature the method scored: tokens, pixels, or an image's squares or
-        superpixels (occlusion and LIME)."""
-        if self.segments is None:
-            return self.scores.ravel()
-        _, first = np.unique(self.segments.ravel(), return_index=True)
-        return self.scores.ravel()[first]
-
-    def top(self, k: int = 1) -> list[int]:
-        """Indices of the k highest-scoring tokens (of the flattened pixels for an image)."""
-        return [int(i) for i in np.argsort(-self.scores.ravel(), kind="stable")[:k]]
+from .core import METHODS, Attribution, class_probabilities, lime_fit, resolve_target
 
 
-def _ids(model, text: str) -> tuple[torch.Tensor, list[str]]:
+def token_ids(model, text: str) -> tuple[torch.Tensor, list[str]]:
+    """A text as the classifier reads it: (1, T) ids <s> ... </s> and its known tokens."""
     tokens, ids = model.vocab.known(text, model.config.max_len)
     return torch.tensor([[BOS, *ids, EOS]]), tokens
 
 
-def _target(model, target: str | None, logits: torch.Tensor) -> int:
-    classes = model.config.classes
-    if target is None:
-        return int(logits.argmax())
-    if target not in classes:
-        shown = ", ".join(classes[:20]) + (" ..." if len(classes) > 20 else "")
-        raise UserError(f"unknown target class {target!r}; classes: {shown}")
-    return classes.index(target)
-
-
-def _probs(model, ids: torch.Tensor, batch: int = 2048) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.cat([torch.softmax(model.logits(ids[i:i + batch]), -1)
-                          for i in range(0, len(ids), batch)])
-
-
-def _masked_probs(model, ids: torch.Tensor, keep: torch.Tensor, batch: int = 4096
+def masked_probabilities(model, ids: torch.Tensor, keep: torch.Tensor, batch: int = 4096
                   ) -> torch.Tensor:
     """Class probabilities of copies of ``ids`` with the words where ``keep`` is False
     replaced by <unk> (the classifier's shared-prefix evaluation)."""
@@ -104,11 +54,11 @@ def explain_text(model, text: str, method: str, target: str | None = None, *,
                  seed: int = 0, mask: str = "unk") -> Attribution:
     """Attribute the model's ``target`` class (default: its prediction) to the tokens."""
     if method not in METHODS:
-        raise UserError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
+        raise OptionError("method", f"{method!r} is unknown; one of {', '.join(METHODS)}")
     model.eval()
-    ids, tokens = _ids(model, text)
-    probs = _probs(model, ids)[0]
-    c = _target(model, target, probs)
+    ids, tokens = token_ids(model, text)
+    probs = class_probabilities(model, ids)[0]
+    c = resolve_target(model, target, probs)
     n = len(tokens)
     params: dict = {}
     if method in ("saliency", "gradxinput"):
@@ -130,26 +80,17 @@ def explain_text(model, text: str, method: str, target: str | None = None, *,
         scores = attr[0].sum(-1)[1:n + 1].detach().numpy()
         params = {"steps": steps, "baseline": "zero embedding"}
     elif method == "occlusion":
-        scores = (probs[c] - _masked_probs(model, ids, ~torch.eye(n, dtype=torch.bool))[:, c]
+        scores = (probs[c] - masked_probabilities(model, ids, ~torch.eye(n, dtype=torch.bool))[:, c]
                   ).numpy()
         params = {"replacement": "<unk>"}
     else:
         if mask not in ("unk", "drop"):
-            raise UserError(f"LIME's mask must be unk or drop, got {mask!r}")
+            raise OptionError("mask", f"must be unk or drop, got {mask!r}")
         scores = _lime(model, ids, n, c, samples, kernel_width, seed, mask)
         params = {"samples": samples, "kernel_width": kernel_width, "seed": seed, "mask": mask}
     classes = model.config.classes
     return Attribution(tokens, np.asarray(scores, dtype=np.float64), classes[c],
                        classes[int(probs.argmax())], float(probs[c]), method, params)
-
-
-def explain(model, item, method: str, target: str | None = None, **params) -> Attribution:
-    """``explain_text`` for a text (str), ``explain_image`` for an image tensor (C, H, W)."""
-    if isinstance(item, str):
-        return explain_text(model, item, method, target, **params)
-    from .images import explain_image
-
-    return explain_image(model, item, method, target, **params)
 
 
 def lime_masks(n: int, samples: int, seed: int) -> np.ndarray:
@@ -183,7 +124,7 @@ def _lime(model, ids: torch.Tensor, n: int, c: int, samples: int, kernel_width: 
     unique, inverse = _distinct(masks)
     keep = torch.from_numpy(unique).bool()
     if mask == "unk":  # a masked word becomes <unk>: the copies share the RNN's work
-        y = _masked_probs(model, ids, keep)[:, c]
+        y = masked_probabilities(model, ids, keep)[:, c]
     else:  # dropped words leave the text: each row's remaining tokens in order, then pad
         body, u = ids[0, 1:n + 1], len(unique)
         rows = torch.full((u, n + 2), PAD, dtype=torch.int64)
@@ -192,27 +133,9 @@ def _lime(model, ids: torch.Tensor, n: int, c: int, samples: int, kernel_width: 
         rows[:, 1:n + 1] = torch.where(torch.arange(n) < lengths[:, None], body[order], PAD)
         rows[:, 0] = BOS
         rows[torch.arange(u), lengths + 1] = EOS
-        y = _probs(model, rows)[:, c]
+        y = class_probabilities(model, rows)[:, c]
     y = y.double().numpy()[inverse]
     # the cosine distance to the full text, x100 (as lime's text explainer does)
     return lime_fit(masks, y, kernel_width, distance_scale=100.0)
 
 
-def lime_fit(masks: np.ndarray, y: np.ndarray, kernel_width: float,
-             distance_scale: float = 1.0) -> np.ndarray:
-    """LIME's local linear model: (S, n) 0/1 masks (row 0 the whole input) and the target
-    probability of each masked input -> n coefficients. Each sample is weighted by the
-    exponential kernel sqrt(exp(-d^2 / width^2)) on its cosine distance d to the whole input
-    (times ``distance_scale``), then a ridge fit (alpha 1, unpenalised intercept), in closed
-    form."""
-    n = masks.shape[1]
-    cos = masks.sum(1) / (np.sqrt(masks.sum(1)) * np.sqrt(n) + 1e-12)
-    d = (1 - cos) * distance_scale
-    w = np.sqrt(np.exp(-(d ** 2) / kernel_width ** 2))
-    x = np.hstack([masks, np.ones((len(masks), 1))])
-    r = np.sqrt(w)  # weighted least squares: scale each row by sqrt(weight)
-    xw, yw = x * r[:, None], y * r
-    reg = np.eye(n + 1)
-    reg[-1, -1] = 0  # the intercept is not penalised
-    coef = np.linalg.solve(xw.T @ xw + reg, xw.T @ yw)
-    return coef[:n]

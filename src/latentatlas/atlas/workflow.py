@@ -1,0 +1,210 @@
+"""The atlas on a run directory: what the CLI, the explorer and the export call.
+
+Each function takes a run directory and plain options, loads what it needs (model, data, cached
+codes) and returns tensors or plain results; drawing and printing are the caller's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data.items import resolve_items
+from ..errors import OptionError, UserError
+from ..models.rundir import load, load_run_data, run_kind
+from .codes import encode, run_codes
+from .interpolate import grid, interpolate
+from .knobs import Knobs, knob_positions
+from .maps import embed_2d
+from .sampling import sample
+from .sentences import homotopy, knob_table
+from .units import unit_stats
+
+KNOB_DECODES_MAX = 2_000_000  # decodes one knob sheet or table may take
+EXPORT_DECODES_MAX = 200_000  # decodes one static page may carry (it holds them all)
+
+
+@torch.no_grad()
+def decode_batched(model, z: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """(N, D) codes -> the mean observations (N, ...), decoded in no-grad batches."""
+    return torch.cat([model.decode(c) for c in z.split(batch_size)])
+
+
+def sample_images(run: str | Path, n: int = 64, source: str | None = None, seed: int = 0,
+                  data_dir: str | Path | None = None) -> tuple[torch.Tensor, str]:
+    """``n`` decoded samples (n, C, H, W) and the distribution drawn from: the prior N(0, I)
+    (a VAE's default) or a Gaussian fitted to the training codes (an autoencoder's)."""
+    model = load(run)
+    source = source or ("prior" if model.is_variational else "fitted")
+    codes = run_codes(run, "train", model=model, data_dir=data_dir).mu \
+        if source == "fitted" else None
+    return decode_batched(model, sample(model, n, source=source, codes=codes, seed=seed)), source
+
+
+def reconstruction_sheet(run: str | Path, n: int = 16, cols: int = 16,
+                         data_dir: str | Path | None = None) -> tuple[torch.Tensor, int]:
+    """The first ``n`` test images, each row of ``cols`` above its reconstructions (decoded
+    from the posterior means): (2n, C, H, W) and the number of columns."""
+    model = load(run)
+    x = load_run_data(run, data_dir).test_x[:n]
+    x_hat = decode_batched(model, encode(model, x).mu)
+    cols = min(len(x), cols)
+    rows = []
+    for i in range(0, len(x), cols):
+        rows += [x[i:i + cols], x_hat[i:i + cols]]
+    return torch.cat(rows), cols
+
+
+def interpolation_strip(run: str | Path, a: str, b: str, steps: int = 10,
+                        method: str = "slerp",
+                        data_dir: str | Path | None = None) -> torch.Tensor:
+    """Decodes (steps, C, H, W) along the path between two items (test-set indices or image
+    files), ``lerp`` or ``slerp`` between their posterior means."""
+    if steps < 2:
+        raise OptionError("steps", f"must be at least 2, got {steps}")
+    model = load(run)
+    mu = encode(model, resolve_items([a, b], load_run_data(run, data_dir))).mu
+    return decode_batched(model, interpolate(mu[0], mu[1], steps, method))
+
+
+def sentence_homotopy(run: str | Path, a: str, b: str, steps: int = 5, path: str = "lerp",
+                      **decoding: Any) -> list[tuple[str, str]]:
+    """``homotopy`` between two sentences, each given as text or as a test-set index."""
+    if steps < 2:
+        raise OptionError("steps", f"must be at least 2, got {steps}")
+    model = load(run)
+    ends, test = [], None
+    for item in (a, b):
+        if item.isdigit():
+            test = test if test is not None else load_run_data(run).test
+            if int(item) >= len(test):
+                raise UserError(f"index {item} is out of range: the test split has "
+                                f"{len(test)} texts")
+            item = test[int(item)]
+        ends.append(item)
+    return homotopy(model, ends[0], ends[1], steps, path, **decoding)
+
+
+def corner_grid(run: str | Path, corners: list[str], n: int = 8,
+                data_dir: str | Path | None = None) -> torch.Tensor:
+    """Decodes (n * n, C, H, W) of the bilinear grid between four corner items (top-left,
+    top-right, bottom-left, bottom-right), row by row."""
+    if len(corners) != 4:
+        raise OptionError("corners", f"takes four items, got {len(corners)}")
+    if n < 2:
+        raise OptionError("n", f"must be at least 2, got {n}")
+    model = load(run)
+    mu = encode(model, resolve_items(corners, load_run_data(run, data_dir))).mu
+    return decode_batched(model, grid(mu, n).reshape(n * n, -1))
+
+
+@dataclass
+class DataMap:
+    """The test codes in 2-D: coordinates (N, 2), how they were made, labels (N,) and class
+    names where the data has them, and for a 2-D image latent the decoded manifold (an image
+    array over the range the data covers)."""
+
+    xy: np.ndarray
+    method: str
+    labels: torch.Tensor | None
+    classes: list[str] | None
+    manifold: np.ndarray | None = None
+
+
+def data_map(run: str | Path, method: str = "auto", side: int = 15,
+             data_dir: str | Path | None = None) -> DataMap:
+    """A map of the run's test codes (raw axes of a 2-D latent, else UMAP or PCA)."""
+    from ..plotting import grid_array
+
+    model = load(run)
+    data = load_run_data(run, data_dir)
+    codes = run_codes(run, "test", model=model, data=data)
+    if method == "raw" and model.latent_dim != 2:
+        raise OptionError("method", f"raw needs a 2-D latent; this one has {model.latent_dim}")
+    xy, used = embed_2d(codes.mu, method)
+    manifold = None
+    if model.latent_dim == 2 and not run_kind(run).text:
+        lo, hi = codes.mu.quantile(0.02, 0), codes.mu.quantile(0.98, 0)
+        gy, gx = torch.meshgrid(torch.linspace(hi[1], lo[1], side),
+                                torch.linspace(lo[0], hi[0], side), indexing="ij")
+        images = decode_batched(model, torch.stack([gx.flatten(), gy.flatten()], 1))
+        manifold = grid_array(images, nrow=side, pad=0)
+    return DataMap(xy, used, codes.labels, data.classes, manifold)
+
+
+def unit_table(run: str | Path, threshold: float = 0.01,
+               data_dir: str | Path | None = None) -> dict[str, Any]:
+    """Active units (Var over the test set of a unit's posterior mean > ``threshold``) and each
+    unit's average KL in nats, most active first."""
+    codes = run_codes(run, "test", data_dir=data_dir)
+    stats = unit_stats(codes.mu, codes.logvar, threshold=threshold)
+    rows = [{"unit": int(u), "activity": round(float(stats.activity[u]), 5),
+             "kl": None if stats.kl is None else round(float(stats.kl[u]), 4),
+             "active": bool(stats.active[u])} for u in stats.order()]
+    return {"run": str(run), "latent_dim": len(rows), "active_units": stats.n_active,
+            "threshold": threshold, "units": rows,
+            "total_kl": None if stats.kl is None else float(stats.kl.sum())}
+
+
+def fit_knobs(run: str | Path, k: int = 5, data_dir: str | Path | None = None) -> Knobs:
+    """PCA knobs fitted to the run's training codes."""
+    codes = run_codes(run, "train", data_dir=data_dir)
+    if k > codes.mu.shape[1]:
+        raise OptionError("k", f"{k} is more than the {codes.mu.shape[1]} latent dimensions")
+    return Knobs(k).fit(codes.mu)
+
+
+def check_knob_budget(k: int, steps: int, items: int, limit: int = KNOB_DECODES_MAX) -> int:
+    """steps**k x items decodes, or an OptionError when that is over ``limit``."""
+    if steps < 2:
+        raise OptionError("steps", f"must be at least 2, got {steps}")
+    total = steps ** k * items
+    if total > limit:
+        raise OptionError("steps", f"{steps} on {k} knobs for {items} items makes "
+                                   f"{total:,} decodes, over the {limit:,} allowed; fewer "
+                                   "knobs, steps or items")
+    return total
+
+
+def knob_images(model, knobs: Knobs, x: torch.Tensor, steps: int = 3,
+                span: float = 2.0) -> torch.Tensor:
+    """Every knob setting for each image: (items * steps**k, C, H, W), item by item, knob 0
+    varying slowest."""
+    z = encode(model, x).mu
+    _, codes = knob_positions(knobs, z, steps, span)
+    return decode_batched(model, codes.reshape(-1, z.shape[1]))
+
+
+def knob_sheet(run: str | Path, k: int = 5, steps: int = 3, items: int = 5, span: float = 2.0,
+               ban_unk: bool = False, data_dir: str | Path | None = None) -> dict[str, Any]:
+    """The decodes of every knob setting for the first ``items`` test items: for a text run
+    the sentence table (``knob_table``), for an image run ``images`` (N, C, H, W) and the
+    sheet's ``columns`` (one row per item's first two knobs)."""
+    total = check_knob_budget(k, steps, items)
+    knobs = fit_knobs(run, k, data_dir)
+    model = load(run)
+    data = load_run_data(run, data_dir)
+    if run_kind(run).text:
+        return {"decodes": total, **knob_table(model, knobs, data.test[:items], steps, span,
+                                               ban_unk=ban_unk)}
+    return {"decodes": total, "columns": steps ** min(k, 2),
+            "images": knob_images(model, knobs, data.test_x[:items], steps, span)}
+
+
+def sheet_columns(n: int) -> int:
+    """Columns of a near-square sheet of ``n`` tiles."""
+    return math.ceil(math.sqrt(n))
+
+
+def reconstruct_sentences(run: str | Path, texts: list[str] | None = None, n: int = 16,
+                          samples: int = 0, seed: int = 0, **decoding: Any) -> list[dict]:
+    """``reconstruct_texts`` of the given texts, or of the first ``n`` test texts."""
+    from .sentences import reconstruct_texts
+
+    texts = texts or load_run_data(run).test[:n]
+    return reconstruct_texts(load(run), texts, samples, seed, **decoding)

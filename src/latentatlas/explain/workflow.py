@@ -1,0 +1,117 @@
+"""Explanations on run directories: the item to explain, every method on it, and the checks
+of their faithfulness; what the CLI calls for explain, maximize and cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data.items import load_image_file
+from ..errors import OptionError, UserError
+from ..models.rundir import load, load_run_data, read_config, run_kind
+from .attribute import explain
+from .cells import cell_activations, indicator, rank_cells
+from .core import METHODS
+from .faithfulness import deletion_insertion, randomization, stability
+from .maximize import Maximized, maximize_image, maximize_text
+
+
+def explain_input(run: str | Path, text: str | None = None, index: int | None = None,
+                  image: str | Path | None = None,
+                  data_dir: str | Path | None = None) -> str | torch.Tensor:
+    """What to explain, checked against the run's classifier: a text for a text classifier;
+    a test-set item (``index``) or an image file of the model's size for an image one."""
+    kind = run_kind(run)
+    if kind.text:
+        if text is None:
+            raise OptionError("text", f"is needed: {run} is a text classifier")
+        return text
+    if text is not None:
+        raise OptionError("text", f"is for text classifiers; {run} is an image classifier: "
+                                  "give an `index` or an `image`")
+    if image is not None:
+        shape = tuple(read_config(run)["model"]["image_shape"])
+        return load_image_file(image, shape, resize=False)
+    if index is None:
+        raise OptionError("index", "or an `image` is needed for an image classifier")
+    test = load_run_data(run, data_dir).test_x
+    if not 0 <= index < len(test):
+        raise OptionError("index", f"{index} is out of range: the test split has {len(test)} "
+                                   f"items (0..{len(test) - 1})")
+    return test[index]
+
+
+def explain_with_checks(model, item: str | torch.Tensor, methods: tuple[str, ...] = METHODS,
+                        target: str | None = None, *, stability_runs: int | None = None,
+                        evaluate: bool = False, seed: int = 0,
+                        **params: Any) -> tuple[list, dict[str, dict]]:
+    """Every method's ``Attribution`` of ``item`` and, per method, the checks asked for:
+    ``stability`` over ``stability_runs`` seeds; with ``evaluate`` the deletion and insertion
+    areas and the Spearman correlation with the same method on a randomised model."""
+    for m in methods:
+        if m not in METHODS:
+            raise OptionError("method", f"{m!r} is unknown; one of {', '.join(METHODS)}")
+    results = [explain(model, item, m, target, seed=seed, **params) for m in methods]
+    checks: dict[str, dict] = {r.method: {} for r in results}
+    for r in results:
+        if stability_runs:
+            checks[r.method]["stability"] = stability(model, item, r.method, stability_runs,
+                                                      target=r.target, **params)
+        if evaluate:
+            checks[r.method].update(deletion_insertion(model, item, r))
+            checks[r.method].update(randomization(model, item, r.method, r.target, seed,
+                                                  **params))
+    return results, checks
+
+
+def maximize_run(run: str | Path, cls: str | None = None, neuron: str | None = None,
+                 start: str = "noise", seed: int = 0, data_dir: str | Path | None = None,
+                 **params: Any) -> Maximized:
+    """Activation maximisation on a run's classifier. Images: from ``noise`` or a test-set
+    index, towards class ``cls`` or a ``neuron``; texts: from a starting text (or random words
+    when ``start`` is ``noise``), towards ``cls``. ``params``: ``maximize_image`` /
+    ``maximize_text`` options."""
+    model = load(run)
+    if run_kind(run).text:
+        if neuron:
+            raise OptionError("neuron", "is for image classifiers; give a `cls` for a text "
+                                        "classifier")
+        return maximize_text(model, cls, start=None if start == "noise" else start, seed=seed,
+                             **params)
+    image, name = None, "noise"
+    if start != "noise":
+        if not start.isdigit():
+            raise OptionError("start", f"{start!r}: give 'noise' or a test-set index")
+        test = load_run_data(run, data_dir).test_x
+        if int(start) >= len(test):
+            raise OptionError("start", f"{start} is out of range: the test split has "
+                                       f"{len(test)} items")
+        image, name = test[int(start)], f"item {start}"
+    return maximize_image(model, cls, neuron, start=image, start_name=name, seed=seed, **params)
+
+
+def read_text_file(path: str | Path) -> str:
+    """A UTF-8 text file's contents, or a UserError naming the file."""
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path} is not UTF-8 text (byte {e.start})") from None
+
+
+def cell_table(model, text: str, find: str | None = None,
+               context: torch.Tensor | None = None) -> dict[str, Any]:
+    """A language model's cells over ``text``: ``spans`` (tokens), ``activations`` (T, H) and
+    ``ranked`` [(cell, r)]: by |correlation| with being inside a match of the regex ``find``,
+    or, without one, the most variable cells first (r None)."""
+    spans, acts = cell_activations(model, text, context)
+    if find:
+        ranked = rank_cells(acts, indicator(text, spans, find))
+    else:
+        order = np.argsort(-acts.var(0), kind="stable")
+        ranked = [(int(c), None) for c in order]
+    return {"spans": spans, "activations": acts, "ranked": ranked}

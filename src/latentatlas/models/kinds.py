@@ -1,0 +1,322 @@
+"""The registry of model kinds: one ``Kind`` per model a run can hold.
+
+A kind names itself once: its name is the CLI's ``--model`` word and the ``kind`` stored in
+``config.json``. It carries its recipe (the model config it builds from the training data and
+the options, how it turns a split into the trainer's batch tensors, how it reports an epoch)
+and capability flags that commands ask instead of comparing names:
+
+    latent      encode/decode a latent space (atlas, concepts, explorer, translation)
+    text        trained on texts; the run carries its vocabulary (vocab.json)
+    generates   makes new items (sample)
+    classifier  has a classifier head (explain, maximize)
+    prompted    continues a prompt token by token (generate, cells)
+
+Adding a kind is its model file plus one ``register(Kind(...))`` entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import torch
+
+from ..errors import OptionError, UserError
+from .classifier import TextClassifier, TextClassifierConfig
+from .image import PRESETS, ImageModelConfig, ImageVAE
+from .image_classifier import ImageClassifier, ImageClassifierConfig
+from .lm import LanguageModel, LMConfig
+from .text import SentenceVAE, TextModelConfig
+
+Batch = tuple[torch.Tensor, ...]
+
+
+@dataclass
+class Options:
+    """The options a new run is made with, beside the training ones (``TrainConfig``); the
+    names are the CLI's flags with underscores. Each kind reads the ones it needs."""
+
+    data_dir: str | None = None
+    image_size: int | None = None
+    n_train: int | None = None
+    n_test: int | None = None
+    data_seed: int = 0
+    latent_dim: int = 20
+    arch: str = "mlp"
+    size: str = "small"
+    hidden: tuple[int, ...] | None = None
+    likelihood: str = "bernoulli"
+    obs_scale: float | str = 0.1
+    beta: float = 1.0
+    cell: str | None = None
+    word_dropout: float = 0.25
+    anneal: str = "logistic"
+    anneal_steps: int = 2000
+    free_bits: float = 0.0
+    z_every_step: bool = False
+    embed_dim: int = 128
+    label: str = "label"
+    no_attention: bool = False
+    condition: str | None = None
+    window: int = 10
+    max_len: int = 32
+    tokens: str = "word"
+    min_count: int = 2
+    max_vocab: int = 20000
+
+
+OPTION_NAMES = tuple(f.name for f in fields(Options))
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One model kind: its name, model class, recipe and capabilities."""
+
+    name: str
+    model: type[torch.nn.Module]
+    config: type
+    help: str
+    configure: Callable[[Options, Any, Any], dict[str, Any]]  # (options, data, vocab) -> config
+    batch: Callable[[dict[str, Any], Any, Any, str], Batch]  # (config, vocab, data, split)
+    describe: Callable[[dict[str, Any]], str]
+    report: Callable[[dict[str, Any]], str]  # one epoch's metrics record -> a line
+    quality: Callable[[dict[str, Any]], str] = lambda last: ""  # the done line's last part
+    text: bool = False
+    latent: bool = False
+    generates: bool = False
+    classifier: bool = False
+    prompted: bool = False
+    # options this kind refuses (the others it does not read are simply unused)
+    refuses: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def unit(self) -> str:
+        """What one item is, for "nats per ...": a text or an image (item)."""
+        return "text" if self.text else "item"
+
+    def build(self, model_config: dict[str, Any]) -> torch.nn.Module:
+        """The model this kind's config describes (an OptionError for a bad value)."""
+        return self.model(self.config(**model_config))
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add (or replace) a kind in the registry; returns it."""
+    KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> Kind:
+    """The registered kind called ``name``, or a UserError listing the known ones."""
+    if not isinstance(name, str) or name not in KINDS:
+        raise UserError(f"unknown model kind {name!r}; known: {', '.join(KINDS)}")
+    return KINDS[name]
+
+
+def upgrade_format0(kind: str, model: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A kind and model config written before run format 1 -> today's: image runs were
+    ``image-vae`` with the VAE/AE choice in the model config, the sequence autoencoder was a
+    ``text-vae`` with ``variational`` false, and the attention LM an ``lm`` with a window."""
+    model = dict(model)
+    if kind == "image-vae":
+        old = model.pop("kind", "vae")
+        return old, {**model, "variational": old == "vae"}
+    if kind == "text-vae" and model.get("variational") is False:
+        return "text-ae", model
+    if kind == "lm" and int(model.get("window", 0)) > 0:
+        return "attn-lm", model
+    return kind, model
+
+
+# ---- images --------------------------------------------------------------------------------
+
+def _vae_config(variational: bool) -> Callable[[Options, Any, Any], dict[str, Any]]:
+    def configure(o: Options, data, vocab) -> dict[str, Any]:
+        hidden = o.hidden or PRESETS[(o.arch, o.size)]
+        return ImageModelConfig(
+            variational=variational, arch=o.arch, image_shape=data.image_shape,
+            latent_dim=o.latent_dim, hidden=hidden, likelihood=o.likelihood,
+            obs_scale=o.obs_scale, beta=o.beta).to_dict()
+    return configure
+
+
+def _image_classifier_config(o: Options, data, vocab) -> dict[str, Any]:
+    if data.train_y is None or not data.classes:
+        raise UserError(f"{data.name} has no labels: an image classifier needs them")
+    return ImageClassifierConfig(image_shape=data.image_shape, classes=data.classes,
+                                 hidden=o.hidden or (32, 64, 128)).to_dict()
+
+
+def _images(config: dict[str, Any], vocab, data, split: str) -> Batch:
+    return (data.train_x if split == "train" else data.test_x,)
+
+
+def _labelled_images(config: dict[str, Any], vocab, data, split: str) -> Batch:
+    if split == "train":
+        return data.train_x, data.train_y
+    return data.test_x, data.test_y
+
+
+def _image_report(r: dict[str, Any]) -> str:
+    detail = (f"test accuracy {r['test_accuracy']:.3f}" if "test_accuracy" in r else
+              f"(recon {r['test_recon']:.2f}, kl {r['test_kl']:.2f} nats/item)")
+    return (f"epoch {r['epoch']:3d}  train {r['train_loss']:.2f}  test {r['test_loss']:.2f}"
+            f"  {detail}  {r['seconds']:.2f}s  {r['items_per_s']:,.0f} items/s")
+
+
+def _accuracy(last: dict[str, Any]) -> str:
+    return f", accuracy {last.get('test_accuracy', float('nan')):.3f}"
+
+
+# ---- texts ---------------------------------------------------------------------------------
+
+def _context(o: Options, data) -> dict[str, Any]:
+    """The LM config fields of ``--condition``: its kind, name, and training range or
+    categories (a scalar inside [0, 1] is taken to range over all of it)."""
+    if not o.condition:
+        return {}
+    kind, values, _ = data.condition(o.condition)
+    out: dict[str, Any] = {"condition": kind, "condition_name": o.condition}
+    if kind == "scalar":
+        lo, hi = float(min(values)), float(max(values))
+        out["context_range"] = [0.0, 1.0] if 0 <= lo and hi <= 1 else [lo, hi]
+    else:
+        out["categories"] = sorted(set(map(str, values)))
+    return out
+
+
+def _sentence_config(variational: bool) -> Callable[[Options, Any, Any], dict[str, Any]]:
+    def configure(o: Options, data, vocab) -> dict[str, Any]:
+        return TextModelConfig(
+            vocab_size=len(vocab), embed_dim=o.embed_dim, hidden=(o.hidden or (256,))[0],
+            latent_dim=o.latent_dim, cell=o.cell or "gru", word_dropout=o.word_dropout,
+            anneal=o.anneal, anneal_steps=o.anneal_steps, free_bits=o.free_bits, beta=o.beta,
+            max_len=o.max_len, variational=variational,
+            z_every_step=o.z_every_step).to_dict()
+    return configure
+
+
+def _lm_config(attention: bool) -> Callable[[Options, Any, Any], dict[str, Any]]:
+    def configure(o: Options, data, vocab) -> dict[str, Any]:
+        return LMConfig(vocab_size=len(vocab), embed_dim=o.embed_dim,
+                        hidden=(o.hidden or (256,))[0], cell=o.cell or "lstm",
+                        max_len=o.max_len, window=o.window if attention else 0,
+                        **_context(o, data)).to_dict()
+    return configure
+
+
+def _text_classifier_config(o: Options, data, vocab) -> dict[str, Any]:
+    kind, values, _ = data.condition(o.label)
+    if kind != "category":
+        raise OptionError("label", f"{o.label!r} is a number; a classifier needs categories")
+    return TextClassifierConfig(
+        vocab_size=len(vocab), classes=sorted(set(map(str, values))), embed_dim=o.embed_dim,
+        hidden=(o.hidden or (256,))[0], cell=o.cell or "gru", attention=not o.no_attention,
+        max_len=o.max_len, label=o.label).to_dict()
+
+
+def text_batch(config: dict[str, Any], vocab, data, split: str, condition: str = "none",
+               name: str = "", categories: list[str] | None = None) -> Batch:
+    """A split as token ids (N, T), with the context (N,) of each text when the model is
+    conditioned on one: a scalar, or a category's index (test texts of a category the
+    training split never had are left out)."""
+    texts = data.train if split == "train" else data.test
+    if condition == "none":
+        return (vocab.batch(texts, config["max_len"]),)
+    _, tr, te = data.condition(name)
+    values = tr if split == "train" else te
+    if condition == "scalar":
+        return vocab.batch(texts, config["max_len"]), torch.tensor(values, dtype=torch.float32)
+    index = {c: i for i, c in enumerate(categories or [])}
+    keep = [i for i, v in enumerate(values) if str(v) in index]
+    return (vocab.batch([texts[i] for i in keep], config["max_len"]),
+            torch.tensor([index[str(values[i])] for i in keep]))
+
+
+def _lm_batch(config: dict[str, Any], vocab, data, split: str) -> Batch:
+    return text_batch(config, vocab, data, split, config.get("condition", "none"),
+                      config.get("condition_name", ""), config.get("categories"))
+
+
+def _labelled_texts(config: dict[str, Any], vocab, data, split: str) -> Batch:
+    return text_batch(config, vocab, data, split, "category", config["label"],
+                      config["classes"])
+
+
+def _sentences(config: dict[str, Any], vocab, data, split: str) -> Batch:
+    return text_batch(config, vocab, data, split)
+
+
+def _describe_sentence(name: str) -> Callable[[dict[str, Any]], str]:
+    return lambda m: f"{name} {m['cell']} hidden {m['hidden']} latent {m['latent_dim']}"
+
+
+def _describe_lm(name: str) -> Callable[[dict[str, Any]], str]:
+    def describe(m: dict[str, Any]) -> str:
+        cond = m.get("condition", "none")
+        return (f"{name} {m['cell']} hidden {m['hidden']}"
+                + (f", attention over {m['window']} states" if m.get("window") else "")
+                + (f", conditioned on {m['condition_name']} ({cond})" if cond != "none"
+                   else ""))
+    return describe
+
+
+def _text_report(r: dict[str, Any]) -> str:
+    if "test_nll" in r:
+        detail = f"nll {r['test_nll']:.2f} nats/sentence"
+    else:
+        detail = (f"recon {r['test_recon']:.2f}, kl {r['test_kl']:.2f} nats/sentence, "
+                  f"{r['test_active_units']} active units, kl weight {r['train_kl_weight']:.2f}")
+    return (f"epoch {r['epoch']:3d}  train {r['train_loss']:.2f}  test {r['test_loss']:.2f}"
+            f"  ({detail}, perplexity {r['test_perplexity']:.1f})  {r['seconds']:.2f}s")
+
+
+def _text_classifier_report(r: dict[str, Any]) -> str:
+    return (f"epoch {r['epoch']:3d}  train {r['train_loss']:.3f}  test {r['test_loss']:.3f}"
+            f" nats/text, test accuracy {r['test_accuracy']:.3f}  {r['seconds']:.2f}s")
+
+
+def _perplexity(last: dict[str, Any]) -> str:
+    return f", perplexity {last.get('test_perplexity', float('nan')):.1f}"
+
+
+# ---- the registry --------------------------------------------------------------------------
+
+_IMAGE_ONLY = ("condition",)
+for _name, _variational, _help in (("vae", True, "an image VAE"),
+                                   ("ae", False, "an image autoencoder")):
+    register(Kind(
+        _name, ImageVAE, ImageModelConfig, _help, configure=_vae_config(_variational),
+        batch=_images, report=_image_report,
+        describe=lambda m, n=_name: (f"{n} {m['arch']} hidden {list(m['hidden'])} latent "
+                                     f"{m['latent_dim']}"),
+        latent=True, generates=True, refuses=_IMAGE_ONLY))
+register(Kind(
+    "image-classifier", ImageClassifier, ImageClassifierConfig, "a small CNN image classifier",
+    configure=_image_classifier_config, batch=_labelled_images, report=_image_report,
+    quality=_accuracy, classifier=True, refuses=_IMAGE_ONLY,
+    describe=lambda m: (f"image-classifier cnn {list(m['hidden'])}, {len(m['classes'])} "
+                        "classes")))
+for _name, _variational, _help in (("text-vae", True, "a sentence VAE"),
+                                   ("text-ae", False, "a plain sequence autoencoder")):
+    register(Kind(
+        _name, SentenceVAE, TextModelConfig, _help, configure=_sentence_config(_variational),
+        batch=_sentences, describe=_describe_sentence(_name), report=_text_report,
+        quality=_perplexity, text=True, latent=True, generates=True, refuses=("condition",)))
+for _name, _attention, _help in (("lm", False, "an LSTM language model"),
+                                 ("attn-lm", True, "an LSTM language model with attention "
+                                                   "over its recent states")):
+    register(Kind(
+        _name, LanguageModel, LMConfig, _help, configure=_lm_config(_attention),
+        batch=_lm_batch, describe=_describe_lm(_name), report=_text_report,
+        quality=_perplexity, text=True, generates=True, prompted=True))
+register(Kind(
+    "text-classifier", TextClassifier, TextClassifierConfig, "a text classifier",
+    configure=_text_classifier_config, batch=_labelled_texts, report=_text_classifier_report,
+    quality=_accuracy, text=True, classifier=True, refuses=("condition",),
+    describe=lambda m: (f"text-classifier bi-{m['cell']} hidden {m['hidden']}, "
+                        f"{'attention' if m['attention'] else 'mean'} pooling, "
+                        f"{len(m['classes'])} classes of {m['label']!r}")))

@@ -1,0 +1,235 @@
+"""A run as a Python object: ``fit`` makes one, ``Run.open`` opens one.
+
+    run = latentatlas.fit("vae", "shapes", "runs/s", epochs=1, n_train=2000, latent_dim=4)
+    run = latentatlas.Run.open("runs/s")
+    run.model, run.config, run.kind, run.data("test"), run.codes("test"), run.concepts,
+    run.metrics, run.evaluate(iw=50), run.info()
+
+The keyword options of ``fit`` are the CLI's ``train`` flags with underscores. This module sits
+above the analysis layer (a run hands out its cached codes and saved concepts) and below the
+surfaces, which call it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import fields
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .atlas.codes import Codes, run_codes, split_items
+from .concepts.directions import Concept
+from .concepts.store import load_concepts, save_concept
+from .errors import OptionError, UserError
+from .models import rundir
+from .models.kinds import KINDS, OPTION_NAMES, Kind, Options, get_kind
+from .train import TrainConfig, evaluate, iw_nll, train
+
+# TrainConfig fields a user sets (eval_batch_size and quiet are the trainer's own)
+TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "seed", "precision", "device")
+
+
+class Run:
+    """A run directory: its config, model, data, cached codes, concepts and metrics."""
+
+    def __init__(self, path: str | Path, data_dir: str | Path | None = None):
+        self.path = Path(path)
+        self.config: dict[str, Any] = rundir.read_config(self.path)
+        self.kind: Kind = get_kind(self.config["kind"])
+        self.data_dir = data_dir
+        self.history: list[dict[str, Any]] = []  # what ``fit`` trained in this session
+
+    @classmethod
+    def open(cls, path: str | Path, data_dir: str | Path | None = None) -> Run:
+        """Open the run at ``path`` (``data_dir``: where its dataset's files lie, if moved)."""
+        return cls(path, data_dir)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, kind={self.kind.name!r})"
+
+    @cached_property
+    def model(self) -> torch.nn.Module:
+        """The trained model in eval mode, on the CPU."""
+        return rundir.load(self.path)
+
+    @cached_property
+    def dataset(self):
+        """The whole dataset the run was trained on (ImageData or TextData)."""
+        return rundir.load_run_data(self.path, self.data_dir)
+
+    def data(self, split: str = "test") -> torch.Tensor | list[str]:
+        """The items of a split: an image tensor (N, C, H, W) or a list of texts."""
+        if split not in ("train", "test"):
+            raise OptionError("split", f"must be train or test, got {split!r}")
+        return split_items(self.dataset, split)[0]
+
+    def batch(self, split: str = "test") -> tuple[torch.Tensor, ...]:
+        """A split as the tensors the model's loss takes (token ids, labels, contexts)."""
+        vocab = getattr(self.model, "vocab", None)
+        return self.kind.batch(self.config["model"], vocab, self.dataset, split)
+
+    def codes(self, split: str = "test", save: bool = True) -> Codes:
+        """Posterior means (and log-variances) of a split, cached under ``atlas/`` unless
+        ``save`` is False."""
+        self.require("latent", "has no latent space to encode into")
+        return run_codes(self.path, split, model=self.model, data=self.dataset, save=save)
+
+    @property
+    def concepts(self) -> dict[str, Concept]:
+        """The concepts saved in the run, by name."""
+        return load_concepts(self.path)
+
+    def save_concept(self, concept: Concept) -> None:
+        save_concept(self.path, concept)
+
+    @property
+    def metrics(self) -> list[dict[str, Any]]:
+        """One record per trained epoch (nats per item)."""
+        return rundir.read_metrics(self.path)
+
+    def require(self, flag: str, what: str) -> None:
+        """A UserError unless the run's kind has capability ``flag``; ``what`` says why not."""
+        if not getattr(self.kind, flag):
+            article = "an" if self.kind.name[0] in "aeiou" else "a"
+            raise UserError(f"{self.path} holds {article} {self.kind.name}, which {what}")
+
+    def evaluate(self, iw: int | None = None, seed: int = 0) -> dict[str, Any]:
+        """Test-set loss terms (nats per item) and the model's own metrics (perplexity,
+        accuracy, active units); with ``iw`` = K the importance-weighted NLL (K samples)."""
+        model = self.model
+        batch = self.batch("test")
+        torch.manual_seed(seed)
+        terms = evaluate(model, batch)
+        if hasattr(model, "epoch_metrics"):
+            terms.update(model.epoch_metrics(terms, *batch))
+        result: dict[str, Any] = {"run": str(self.path), "n_test": len(batch[0])}
+        result.update({k: round(float(v), 4) for k, v in terms.items()})
+        if iw:
+            if not hasattr(model, "iw_log_likelihood") or not model.is_variational:
+                raise OptionError("iw", "needs an image VAE")
+            result[f"iw_nll_k{iw}"] = round(iw_nll(model, batch[0], iw), 4)
+        return result
+
+    def info(self) -> dict[str, Any]:
+        """What the run holds: kind, model config, data, parameters, epochs, last metrics."""
+        metrics = self.metrics
+        return {"run": str(self.path), "kind": self.kind.name, "model": self.config["model"],
+                "data": self.config.get("data"),
+                "parameters": sum(p.numel() for p in self.model.parameters()),
+                "epochs": len(metrics), "last": metrics[-1] if metrics else None,
+                "precision": (self.config.get("train") or {}).get("precision"),
+                "versions": self.config.get("versions")}
+
+
+def _split_options(hparams: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Keyword options -> (training options, model and data options); unknown names are a
+    UserError naming the known ones."""
+    unknown = sorted(set(hparams) - set(TRAIN_OPTIONS) - set(OPTION_NAMES))
+    if unknown:
+        raise UserError(f"unknown option{'s' if len(unknown) > 1 else ''} "
+                        f"{', '.join(unknown)}; known: "
+                        f"{', '.join(sorted((*TRAIN_OPTIONS, *OPTION_NAMES)))}")
+    return ({k: v for k, v in hparams.items() if k in TRAIN_OPTIONS},
+            {k: v for k, v in hparams.items() if k in OPTION_NAMES})
+
+
+def _refused(kind: Kind, given: dict[str, Any]) -> None:
+    """An OptionError for an option the kind refuses, naming the kinds that take it."""
+    defaults = {f.name: f.default for f in fields(Options)}
+    for name in kind.refuses:
+        if name in given and given[name] != defaults[name]:
+            takers = [k.name for k in KINDS.values() if name not in k.refuses]
+            raise OptionError(name, f"is for {', '.join(takers)} models, not {kind.name}")
+
+
+def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", *,
+        resume: bool = False, force: bool = False, quiet: bool = True,
+        threads: int | None = None, log: Callable[[str], None] | None = None,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None, **hparams: Any) -> Run:
+    """Train a model of ``kind`` on dataset ``data`` into the run directory ``out``.
+
+    ``hparams`` are the ``train`` command's options with underscores (``epochs``,
+    ``latent_dim``, ``n_train``, ``hidden``, ...; defaults as there). With ``resume`` the run in
+    ``out`` continues from its checkpoint with its saved settings, data and kind (only
+    ``epochs``, the new total, is taken from here). ``log`` receives the data summary, the
+    model and one line per epoch; ``on_epoch`` each epoch's metrics record.
+    """
+    out = Path(out)
+    if not str(out):
+        raise OptionError("out", "is required: the run directory to write")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    train_opts, model_opts = _split_options(hparams)
+    saved = rundir.read_config(out) if resume and (out / rundir.CONFIG).is_file() else None
+    if resume and saved is None and not out.is_dir():
+        raise OptionError("resume", f"{out} does not exist")
+    if saved is not None:
+        k = get_kind(saved["kind"])
+        if kind is not None and kind != k.name:
+            raise OptionError("model", f"is {kind}, but the run in {out} holds a {k.name}")
+        spec, model_config = saved["data"], saved["model"]
+        cfg = TrainConfig(**{**saved["train"], "epochs": train_opts.get("epochs",
+                                                                       saved["train"]["epochs"]),
+                             "quiet": quiet})
+    else:
+        k = get_kind(kind or "vae")
+        _refused(k, model_opts)
+        options = Options(**model_opts)
+        spec = _data_spec(k, data or "fashion-mnist", options)
+        model_config = None
+        cfg = TrainConfig(**train_opts, quiet=quiet)
+    cfg.validate()
+    dataset = rundir.load_data(k, spec)
+    vocab = None
+    if k.text:
+        from .data.vocab import Vocab
+
+        vocab = (Vocab.load(out / rundir.VOCAB) if saved is not None else
+                 Vocab.build(dataset.train, min_count=options.min_count,
+                             max_size=options.max_vocab, level=options.tokens))
+    if model_config is None:
+        model_config = k.configure(options, dataset, vocab)
+    torch.manual_seed(cfg.seed)  # the initial weights are part of what the seed fixes
+    model = k.build(model_config)
+    train_data = k.batch(model_config, vocab, dataset, "train")
+    test_data = k.batch(model_config, vocab, dataset, "test")
+    say = log if is_main_process() else None
+    if say is not None:
+        size = f"vocabulary {len(vocab):,}, " if vocab is not None else ""
+        say(dataset.summary())
+        say(f"model: {k.describe(model_config)}, {size}"
+            f"{sum(p.numel() for p in model.parameters()):,} parameters -> {out}")
+
+    def report(record: dict[str, Any]) -> None:
+        if say is not None:
+            say(k.report(record))
+        if on_epoch is not None:
+            on_epoch(record)
+
+    history = train(model, train_data, test_data, out, cfg,
+                    {"kind": k.name, "model": model_config, "data": spec},
+                    resume=resume, force=force, on_epoch=report,
+                    on_start=None if vocab is None else lambda d: vocab.save(d / rundir.VOCAB))
+    run = Run.open(out)
+    run.history = history
+    return run
+
+
+def _data_spec(kind: Kind, name: str, o: Options) -> dict[str, Any]:
+    """The dataset spec stored in config.json: what reloads the same items."""
+    if kind.text:
+        return {"name": name, "seed": o.data_seed, "n": o.n_train}
+    spec: dict[str, Any] = {"name": name, "seed": o.data_seed, "image_size": o.image_size,
+                            "n_train": o.n_train, "n_test": o.n_test}
+    if o.data_dir:
+        spec["data_dir"] = str(Path(o.data_dir).resolve())
+    return spec
+
+
+def is_main_process() -> bool:
+    """Rank 0 of a torchrun job, or a plain process: the one that prints results."""
+    return int(os.environ.get("RANK", "0")) == 0
