@@ -118,3 +118,33 @@ def test_bad_pairs():
         cka(torch.randn(10, 2), torch.randn(11, 2))
     with pytest.raises(ValueError, match="paired codes"):
         LinearMap().fit(torch.randn(10, 2), torch.randn(9, 2))
+
+
+@pytest.mark.parametrize("method", ["affine", "procrustes", "mlp"])
+def test_a_fitted_map_round_trips_through_its_saved_state(method):
+    from latentatlas.translate.maps import make_map, map_from_state, map_state
+
+    y = torch.tanh(X @ torch.randn(10, 6))
+    fitted = make_map(method).fit(X, y)
+    again = map_from_state(*map_state(fitted))
+    assert torch.equal(fitted.transform(X[:20]), again.transform(X[:20]))
+
+
+def test_translate_saves_a_map_the_explorer_reads_back_until_a_run_changes(tmp_path):
+    from latentatlas import fit
+    from latentatlas.explorer import Explorer
+    from latentatlas.translate.workflow import load_translation_map, translate
+
+    tiny = dict(n_train=300, n_test=64, hidden=(16,), epochs=1)
+    a = fit("vae", "shapes", tmp_path / "a", latent_dim=2, **tiny).path
+    b = fit("vae", "shapes", tmp_path / "b", latent_dim=3, seed=1, **tiny).path
+    assert load_translation_map(a, b, "affine") is None
+    r = translate(a, b, "affine")
+    saved = load_translation_map(a, b, "affine")
+    assert r["saved"].endswith("translate-b-affine.safetensors") and saved is not None
+    explorer = Explorer([a, b])
+    z = torch.randn(5, 2)
+    assert torch.allclose(explorer.translation("a", "b").transform(z), saved.transform(z))
+    assert translate(a, b, "affine", save=False).get("saved") is None
+    fit("vae", "shapes", b, latent_dim=3, seed=2, force=True, **tiny)  # B retrained
+    assert load_translation_map(a, b, "affine") is None

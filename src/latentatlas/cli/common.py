@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from typing import Any
 
 from ..errors import OptionError, UserError
@@ -47,6 +48,12 @@ class Parser(argparse.ArgumentParser):
 
 def emit(obj: Any, as_json: bool, text: str) -> None:
     print(json.dumps(obj, indent=2) if as_json else text)
+
+
+def as_flags(text: str) -> str:
+    """A library text as the command line says it: each `option_name` it refers to (the
+    Python keyword, in backticks) as the flag ``--option-name``."""
+    return re.sub(r"`([a-z_]+)`", lambda m: "--" + m.group(1).replace("_", "-"), text)
 
 
 def set_threads(n: int | None) -> None:

@@ -8,6 +8,7 @@ from ..errors import OptionError
 from .common import (
     Parser,
     add_decoding_args,
+    as_flags,
     decoding,
     emit,
     obs_scale,
@@ -279,16 +280,15 @@ def _reconstruct_text(a: argparse.Namespace) -> int:
 
 
 def cmd_data(a: argparse.Namespace) -> int:
-    from ..data import DATASETS, availability, fetch
+    from ..data import dataset_table, fetch
 
     if a.data_command == "fetch":
         dest = fetch(a.name, a.dest, a.mirror)
         print(f"fetched {a.name} into {dest}")
         return 0
-    rows = [{"name": n, "description": d.description, "size": d.size,
-             "available": availability(n, a.data_dir)} for n, d in DATASETS.items()]
+    rows = dataset_table(a.data_dir)
     width = max(len(r["name"]) for r in rows)
     text = "\n".join(f"{r['name']:<{width}}  {r['size']:<16} {r['description']}\n"
-                     f"{'':<{width}}  -> {r['available']}" for r in rows)
+                     f"{'':<{width}}  -> {as_flags(r['available'])}" for r in rows)
     emit(rows, a.json, text)
     return 0

@@ -75,12 +75,7 @@ def cmd_similarity(a: argparse.Namespace) -> int:
     from ..translate.workflow import similarity
 
     r = similarity(a.runs, a.items, a.anchors, a.seed, a.data_dir)
-    n = len(r["runs"])
-    matrix = [[1.0] * n for _ in range(n)]
-    for p in r["pairs"]:
-        i, j = r["runs"].index(p["a"]), r["runs"].index(p["b"])
-        matrix[i][j] = matrix[j][i] = p["cka_linear"]
-    r["cka_linear_matrix"] = matrix
+    matrix = r["cka_linear_matrix"]
     width = max(len(name) for name in r["runs"])
     lines = [f"linear CKA of codes on {r['items']:,} test items:"]
     lines += [f"  {name:<{width}}  " + "  ".join(f"{v:6.3f}" for v in row)

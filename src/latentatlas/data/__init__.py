@@ -55,6 +55,12 @@ def availability(name: str, data_dir: str | Path | None = None) -> str:
     return "built in"
 
 
+def dataset_table(data_dir: str | Path | None = None) -> list[dict[str, str]]:
+    """Every dataset spec with its description, size and where it would load from here."""
+    return [{"name": n, "description": d.description, "size": d.size,
+             "available": availability(n, data_dir)} for n, d in DATASETS.items()]
+
+
 def load_dataset(
     spec: str,
     *,
@@ -118,4 +124,5 @@ def _subsample(data: ImageData, n_train: int | None, n_test: int | None) -> Imag
     return data
 
 
-__all__ = ["DATASETS", "ImageData", "availability", "fetch", "load_dataset", "load_spec"]
+__all__ = ["DATASETS", "ImageData", "availability", "dataset_table", "fetch", "load_dataset",
+           "load_spec"]

@@ -56,11 +56,12 @@ class ImageModelConfig:
             raise OptionError("hidden", f"widths must be positive, got {self.hidden}")
         if self.arch == "conv":
             if len(self.hidden) != 3:
-                raise ValueError("conv --hidden takes three widths: conv1,conv2,dense")
+                raise OptionError("hidden", "takes three widths for the conv arch: "
+                                            "conv1,conv2,dense")
             _, h, w = self.image_shape
             if h % 4 or w % 4:
-                raise ValueError(f"conv arch needs a side divisible by 4, got {h}x{w}; "
-                                 "pass --image-size")
+                raise OptionError("arch", f"conv needs a side divisible by 4, got {h}x{w}; "
+                                          "pass an `image_size`")
         if self.obs_scale != "learned" and not float(self.obs_scale) > 0:
             raise OptionError("obs_scale", f"must be positive or 'learned', got {self.obs_scale}")
         if self.beta < 0:

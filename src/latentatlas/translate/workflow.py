@@ -96,8 +96,13 @@ def similarity(runs: list[str | Path], items: int = 5000, anchors: int = 300, se
             row[name + "_null"] = round(shuffled_null(fn, codes[i], codes[j], repeats=3,
                                                       seed=seed), 4)
         pairs.append(row)
-    return {"runs": [str(r) for r in runs], "items": len(idx), "measures": list(measures),
-            "pairs": pairs}
+    names = [str(r) for r in runs]
+    matrix = [[1.0] * len(runs) for _ in runs]  # linear CKA of every pair, 1 on the diagonal
+    for p in pairs:
+        i, j = names.index(p["a"]), names.index(p["b"])
+        matrix[i][j] = matrix[j][i] = p["cka_linear"]
+    return {"runs": names, "items": len(idx), "measures": list(measures), "pairs": pairs,
+            "cka_linear_matrix": matrix}
 
 
 def _recon_loss(model, z: torch.Tensor, x: torch.Tensor, batch: int = 2048) -> float:
