@@ -94,8 +94,7 @@ class Run:
     def require(self, flag: str, what: str) -> None:
         """A UserError unless the run's kind has capability ``flag``; ``what`` says why not."""
         if not getattr(self.kind, flag):
-            article = "an" if self.kind.name[0] in "aeiou" else "a"
-            raise UserError(f"{self.path} holds {article} {self.kind.name}, which {what}")
+            raise UserError(f"{self.path} holds {self.kind.named}, which {what}")
 
     def evaluate(self, iw: int | None = None, seed: int = 0) -> dict[str, Any]:
         """Test-set loss terms (nats per item) and the model's own metrics (perplexity,
@@ -170,7 +169,7 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
     if saved is not None:
         k = get_kind(saved["kind"])
         if kind is not None and kind != k.name:
-            raise OptionError("model", f"is {kind}, but the run in {out} holds a {k.name}")
+            raise OptionError("model", f"is {kind}, but the run in {out} holds {k.named}")
         spec, model_config = saved["data"], saved["model"]
         cfg = TrainConfig(**{**saved["train"], "epochs": train_opts.get("epochs",
                                                                        saved["train"]["epochs"]),

@@ -82,8 +82,7 @@ def _check_kinds(args) -> None:
     for run in runs:
         kind = run_kind(run)
         if not all(getattr(kind, flag) for flag in flags):
-            article = "an" if kind.name[0] in "aeiou" else "a"
-            raise UserError(f"{run} holds {article} {kind.name}, which "
+            raise UserError(f"{run} holds {kind.named}, which "
                             + lack.format(command=args.command))
 
 

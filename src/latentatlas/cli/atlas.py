@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import OptionError
+from ..errors import OptionError, UserError
 from .common import add_decoding_args, decoding, emit, positive_int, require_png, run_kind
 
 
@@ -92,8 +92,8 @@ def cmd_grid(a: argparse.Namespace) -> int:
     from ..plotting import png_path, save_grid
 
     if run_kind(a.run).text:
-        raise OptionError("run", f"{a.run} is a text run; grid decodes images (for sentences "
-                                 "see interpolate and knobs)")
+        raise UserError(f"{a.run} is a text run; grid decodes images (for sentences see "
+                        "interpolate and knobs)")
     png_path(a.out, "grids")
     corners = [c for c in a.corners.split(",") if c.strip()]
     save_grid(corner_grid(a.run, corners, a.n, a.data_dir), a.out, nrow=a.n)

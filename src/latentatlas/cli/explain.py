@@ -121,16 +121,12 @@ def add_cells_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_cells(a: argparse.Namespace) -> int:
     from ..explain.render import cells_html
-    from ..explain.workflow import cell_table, read_text_file
+    from ..explain.workflow import cells_run
     from ..fileio import write_text
-    from ..models import load
-    from ..text.generation import parse_context
 
     if a.out and not a.out.lower().endswith((".html", ".htm")):
         raise OptionError("out", "writes HTML: give a .html file")
-    text = read_text_file(a.text)
-    model = load(a.run)
-    table = cell_table(model, text, a.find, parse_context(model, a.context))
+    table = cells_run(a.run, a.text, a.find, a.context)
     spans, acts, ranked = table["spans"], table["activations"], table["ranked"]
     top = ranked[: a.top]
     if a.out:
@@ -150,13 +146,11 @@ def cmd_cells(a: argparse.Namespace) -> int:
 def cmd_explain(a: argparse.Namespace) -> int:
     from ..explain import METHODS
     from ..explain.render import attributions_html, overlay_png
-    from ..explain.workflow import explain_input, explain_with_checks
+    from ..explain.workflow import explain_run
     from ..fileio import write_text
-    from ..models import load
     from ..plotting import png_path
 
-    item = explain_input(a.run, a.text, a.index, a.image, a.data_dir)
-    text = isinstance(item, str)
+    text = run_kind(a.run).text
     if a.out and text and not a.out.lower().endswith((".html", ".htm")):
         raise OptionError("out", "writes HTML for a text: give a .html file")
     if a.out and not text:
@@ -169,9 +163,10 @@ def cmd_explain(a: argparse.Namespace) -> int:
     if not text:
         kw.update(segments=a.segments, patch=a.patch, n_segments=a.n_segments)
     methods = METHODS if a.method == "all" else (a.method,)
-    results, checks = explain_with_checks(load(a.run), item, methods, a.target,
-                                          stability_runs=a.stability, evaluate=a.evaluate,
-                                          seed=a.seed, **kw)
+    item, results, checks = explain_run(
+        a.run, text=a.text, index=a.index, image=a.image, methods=methods, target=a.target,
+        stability_runs=a.stability, evaluate=a.evaluate, seed=a.seed, data_dir=a.data_dir,
+        **kw)
     if a.out and text:
         write_text(a.out, attributions_html(results, a.text))
     elif a.out:

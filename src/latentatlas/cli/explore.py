@@ -60,8 +60,6 @@ def cmd_export(a: argparse.Namespace) -> int:
 
     from ..explorer.export import export_html
 
-    if a.steps < 2:
-        raise UserError("--steps must be at least 2")
     t0 = time.perf_counter()
     info = export_html(a.run, a.out, knobs=a.knobs, steps=a.steps, items=a.items, span=a.span,
                        data_dir=a.data_dir)

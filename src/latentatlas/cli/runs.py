@@ -234,16 +234,11 @@ def cmd_sample(a: argparse.Namespace) -> int:
 def _sample_text(a: argparse.Namespace) -> int:
     """Sentences from a language model under --context, or from a sentence VAE's prior."""
     from ..fileio import write_text
-    from ..models import load
-    from ..text import generate_texts
-    from ..text.generation import parse_context
+    from ..text.workflow import sample_texts
 
     if a.source == "fitted":
         raise OptionError("source", "fitted is for image runs; text runs sample the prior")
-    model = load(a.run)
-    context = parse_context(model, a.context)
-    count = {"words": a.words} if a.words else {"n": a.n or 10}
-    texts = generate_texts(model, context=context, seed=a.seed, **count, **decoding(a))
+    texts = sample_texts(a.run, a.n, a.words, a.context, a.seed, **decoding(a))
     if a.out:
         write_text(a.out, "".join(t + "\n" for t in texts))
     result = {"run": a.run, "context": a.context, "texts": texts}

@@ -61,9 +61,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_generate(a: argparse.Namespace) -> int:
     from ..fileio import write_text
-    from ..models import load
-    from ..text.generation import parse_context
-    from ..text.workflow import continue_prompt
+    from ..text.workflow import prompt_run
 
     if a.out and not a.attention:
         raise OptionError("out", "writes the attention heatmap: add `attention`")
@@ -72,19 +70,14 @@ def cmd_generate(a: argparse.Namespace) -> int:
         raise OptionError("out", "takes a .png (with an .html beside it) or an .html file")
     if out is not None and not out.parent.is_dir():
         raise OptionError("out", f"{out}: folder {out.parent} does not exist")
-    model = load(a.run)
-    context = parse_context(model, a.context)
-    kw = decoding(a)
-    kw["method"] = kw["method"] or "sample"
+    result = prompt_run(a.run, a.prompt, a.n, a.words, a.context, a.seed, a.attention,
+                        **decoding(a))
     if not a.attention:
-        texts = continue_prompt(model, a.prompt, a.n, a.words, context, a.seed, **kw)
-        emit({"run": a.run, "prompt": a.prompt, "texts": texts}, a.json, "\n".join(texts))
+        emit({"run": a.run, "prompt": a.prompt, "texts": result}, a.json, "\n".join(result))
         return 0
-    from ..explain.attention import attention_html, attention_png, generate_with_attention
+    from ..explain.attention import attention_html, attention_png
 
-    trace = generate_with_attention(model, a.prompt, a.words, context=context, seed=a.seed,
-                                    **kw)
-    title = f"{Path(a.run).name}: {a.prompt}"
+    trace, title = result, f"{Path(a.run).name}: {a.prompt}"
     if out is not None:
         page = out if out.suffix.lower() != ".png" else out.with_suffix(".html")
         if out.suffix.lower() == ".png":

@@ -67,6 +67,20 @@ def explain_with_checks(model, item: str | torch.Tensor, methods: tuple[str, ...
     return results, checks
 
 
+def explain_run(run: str | Path, *, text: str | None = None, index: int | None = None,
+                image: str | Path | None = None, methods: tuple[str, ...] = METHODS,
+                target: str | None = None, stability_runs: int | None = None,
+                evaluate: bool = False, seed: int = 0, data_dir: str | Path | None = None,
+                **params: Any) -> tuple[str | torch.Tensor, list, dict[str, dict]]:
+    """``explain_with_checks`` on a run's classifier, for the item ``explain_input`` picks:
+    (the item, the attributions, the checks)."""
+    item = explain_input(run, text, index, image, data_dir)
+    results, checks = explain_with_checks(load(run), item, methods, target,
+                                          stability_runs=stability_runs, evaluate=evaluate,
+                                          seed=seed, **params)
+    return item, results, checks
+
+
 def maximize_run(run: str | Path, cls: str | None = None, neuron: str | None = None,
                  start: str = "noise", seed: int = 0, data_dir: str | Path | None = None,
                  **params: Any) -> Maximized:
@@ -101,6 +115,16 @@ def read_text_file(path: str | Path) -> str:
         raise UserError(f"cannot read {path}: {e.strerror}") from None
     except UnicodeDecodeError as e:
         raise UserError(f"{path} is not UTF-8 text (byte {e.start})") from None
+
+
+def cells_run(run: str | Path, text_file: str | Path, find: str | None = None,
+              context: str | None = None) -> dict[str, Any]:
+    """``cell_table`` of a run's language model over a UTF-8 text file, under ``context`` (as
+    given on the command line)."""
+    from ..text.generation import parse_context
+
+    model = load(run)
+    return cell_table(model, read_text_file(text_file), find, parse_context(model, context))
 
 
 def cell_table(model, text: str, find: str | None = None,

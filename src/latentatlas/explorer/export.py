@@ -37,7 +37,7 @@ def export_html(run: str | Path, out: str | Path, *, knobs: int = 5, steps: int 
     total = check_knob_budget(knobs, steps, items, EXPORT_DECODES_MAX)
     kind = run_kind(run)
     if not kind.latent:
-        raise UserError(f"{run} holds a {kind.name}, which has no latent space to export")
+        raise UserError(f"{run} holds {kind.named}, which has no latent space to export")
     try:
         fitted = fit_knobs(run, knobs, data_dir)
     except OptionError as e:  # this function calls the knob count ``knobs``

@@ -154,7 +154,7 @@ def open_run(run_dir: str | Path, run_id: str, data_dir: str | Path | None = Non
     path = Path(run_dir)
     kind = run_kind(path)
     if not kind.latent:
-        raise UserError(f"{path} holds a {kind.name}, which has no latent space to explore")
+        raise UserError(f"{path} holds {kind.named}, which has no latent space to explore")
     text = kind.text
     model = load(path)
     data = load_run_data(path, data_dir)

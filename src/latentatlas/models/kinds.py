@@ -91,6 +91,11 @@ class Kind:
     refuses: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def named(self) -> str:
+        """The kind with its article, for messages: "a vae", "an attn-lm"."""
+        return f"{'an' if self.name[0] in 'aeiou' else 'a'} {self.name}"
+
+    @property
     def unit(self) -> str:
         """What one item is, for "nats per ...": a text or an image (item)."""
         return "text" if self.text else "item"

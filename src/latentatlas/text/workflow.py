@@ -32,6 +32,32 @@ def continue_prompt(model, prompt: str, n: int = 1, words: int = 20,
     return [f"{start} {model.vocab.decode(r.tolist())}".strip() for r in rows]
 
 
+def sample_texts(run: str | Path, n: int | None = 10, words: int | None = None,
+                 context: str | None = None, seed: int = 0, **decoding: Any) -> list[str]:
+    """Texts from a language model under ``context`` (a value or category as given on the
+    command line), or from a sentence VAE's prior: ``n`` of them, or enough for ``words``."""
+    model = load(run)
+    count = {"words": words} if words else {"n": n or 10}
+    return generate_texts(model, context=parse_context(model, context), seed=seed, **count,
+                          **decoding)
+
+
+def prompt_run(run: str | Path, prompt: str, n: int = 1, words: int = 20,
+               context: str | None = None, seed: int = 0, attention: bool = False,
+               **decoding: Any):
+    """A run's language model continuing ``prompt``: ``n`` texts, or with ``attention`` the
+    trace of an attn-lm's weights behind each generated token (``explain.attention``)."""
+    model = load(run)
+    ctx = parse_context(model, context)
+    decoding["method"] = decoding.get("method") or "sample"
+    if attention:
+        from ..explain.attention import generate_with_attention
+
+        return generate_with_attention(model, prompt, words, context=ctx, seed=seed,
+                                       **decoding)
+    return continue_prompt(model, prompt, n, words, ctx, seed, **decoding)
+
+
 def contexts_like_data(run: str | Path, model, n: int, seed: int = 0) -> torch.Tensor | None:
     """``n`` contexts drawn from the run's own training data (so the generated mix matches
     the data's), or None for a model without a condition."""
