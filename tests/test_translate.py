@@ -131,7 +131,7 @@ def test_a_fitted_map_round_trips_through_its_saved_state(method):
 
 
 def test_translate_saves_a_map_the_explorer_reads_back_until_a_run_changes(tmp_path):
-    from latentatlas import fit
+    from latentatlas import Run, fit
     from latentatlas.explorer import Explorer
     from latentatlas.translate.workflow import load_translation_map, translate
 
@@ -145,6 +145,7 @@ def test_translate_saves_a_map_the_explorer_reads_back_until_a_run_changes(tmp_p
     explorer = Explorer([a, b])
     z = torch.randn(5, 2)
     assert torch.allclose(explorer.translation("a", "b").transform(z), saved.transform(z))
+    assert torch.allclose(Run.open(a).translation_map(b).transform(z), saved.transform(z))
     assert translate(a, b, "affine", save=False).get("saved") is None
     fit("vae", "shapes", b, latent_dim=3, seed=2, force=True, **tiny)  # B retrained
     assert load_translation_map(a, b, "affine") is None

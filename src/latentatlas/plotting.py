@@ -44,6 +44,11 @@ def save_figure(fig, path: Path, dpi: int = 100) -> Path:
     return path
 
 
+def _short(label: str, width: int = 28) -> str:
+    """A tick label of at most ``width`` characters, keeping its end (a run path's name)."""
+    return label if len(label) <= width else "..." + label[-(width - 3):]
+
+
 def save_heatmap(matrix: list[list[float]], rows: list[str], cols: list[str],
                  path: str | Path, title: str = "") -> Path:
     """A labelled heatmap with each cell's value written in it (PNG)."""
@@ -51,8 +56,8 @@ def save_heatmap(matrix: list[list[float]], rows: list[str], cols: list[str],
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 2, 0.6 * len(rows) + 1.5))
     im = ax.imshow(matrix, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right")
-    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xticks(range(len(cols)), [_short(c) for c in cols], rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), [_short(r) for r in rows])
     for i, row in enumerate(matrix):
         for j, v in enumerate(row):
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w", fontsize=8)

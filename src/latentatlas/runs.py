@@ -86,6 +86,16 @@ class Run:
     def save_concept(self, concept: Concept) -> None:
         save_concept(self.path, concept)
 
+    def translation_map(self, other: str | Path | Run, method: str = "affine",
+                        save: bool = True):
+        """The map from this run's latent space to ``other``'s (a fitted ``translate.maps``
+        object): the one ``translate`` saved while neither run has changed, else one fitted
+        on their paired training codes (and saved unless ``save`` is False)."""
+        from .translate.workflow import translation_map
+
+        other = other.path if isinstance(other, Run) else other
+        return translation_map(self.path, other, method, save=save)
+
     @property
     def metrics(self) -> list[dict[str, Any]]:
         """One record per trained epoch (nats per item)."""
