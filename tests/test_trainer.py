@@ -67,7 +67,7 @@ def test_existing_out_needs_resume_or_force(tmp_path):
 
 def _train_cmd(out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "latentatlas", "train", "--data", "shapes",
-            "--n-train", "20000", "--n-test", "200", "--hidden", "64", "--latent-dim", "4",
+            "--n-train", "8000", "--n-test", "200", "--hidden", "64", "--latent-dim", "4",
             "--batch-size", "8", "--epochs", "2", "--threads", "1", "--quiet", "--out",
             str(out), *extra]
 
