@@ -3,7 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# torch is pinned here so pip takes the CPU wheel that lies on this disk.
+# torch is pinned in the one install so pip takes the CPU wheel that lies on this disk (and no
+# dependency pulls another build).
 TORCH := torch==2.13.0
 
 .PHONY: setup datasets browser demo test bench lint clean
@@ -12,7 +13,6 @@ setup: $(STAMP) datasets
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --disable-pip-version-check $(TORCH) 2>&1 | grep -v '^WARNING: Location' || true
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test]' $(TORCH) 2>&1 | grep -v '^WARNING: Location' || true
 	@$(PY) -c "import latentatlas, torch, safetensors, sklearn, pytest" || (echo "set-up failed" >&2; exit 1)
 	@touch $(STAMP)
