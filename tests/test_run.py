@@ -1,3 +1,4 @@
+import os
 import pickle
 
 import pytest
@@ -72,3 +73,29 @@ def test_run_files_get_the_usual_permissions(saved):
     for name in ("config.json", "model.safetensors"):
         mode = stat.S_IMODE((path / name).stat().st_mode)
         assert mode == 0o666 & ~umask, oct(mode)
+
+
+def test_a_write_cleans_the_temporary_files_of_killed_writers(tmp_path):
+    import subprocess
+    import sys
+
+    from latentatlas.fileio import write_text
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    stale = tmp_path / f".metrics.jsonl.{dead.stdout.strip()}.abc123.tmp"
+    stale.write_text("half a write")
+    live = tmp_path / f".metrics.jsonl.{os.getppid()}.def456.tmp"  # a writer still running
+    live.write_text("in flight")
+    write_text(tmp_path / "metrics.jsonl", "{}\n")
+    assert not stale.exists() and live.exists()
+    assert (tmp_path / "metrics.jsonl").read_text() == "{}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "metrics.jsonl"]
+
+
+def test_a_damaged_metrics_line_is_named(tmp_path):
+    from latentatlas.models.rundir import read_metrics
+
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 2, "loss"\n')
+    with pytest.raises(UserError, match="metrics.jsonl, line 2, is not JSON"):
+        read_metrics(tmp_path)

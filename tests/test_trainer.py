@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -122,9 +123,32 @@ def test_sigkill_mid_epoch_resumes_from_last_checkpoint(tmp_path, uninterrupted)
     time.sleep(0.3)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
-    assert not list(out.rglob("*.tmp")), "a temporary file was left behind"
     subprocess.run(_train_cmd(out, "--resume"), check=True, cwd=REPO, timeout=600)
     _assert_same(_weights(out), uninterrupted)
+    # a write the kill interrupted left a temporary file; the resumed run's writes removed it
+    assert not list(out.rglob(".*.tmp")), "a temporary file was left behind"
+
+
+def test_resume_needs_a_checkpoint_and_force_needs_a_run(tmp_path):
+    from latentatlas import fit
+
+    run = fit("vae", "shapes", tmp_path / "run", n_train=256, n_test=64, hidden=(8,),
+              latent_dim=2, epochs=1)
+    weights = (run.path / "model.safetensors").read_bytes()
+    metrics = (run.path / "metrics.jsonl").read_text()
+    shutil.rmtree(run.path / "checkpoint")
+    with pytest.raises(UserError, match="no checkpoint to resume from.*`force`.*`out`"):
+        fit(None, None, run.path, resume=True, epochs=2)
+    assert (run.path / "model.safetensors").read_bytes() == weights  # nothing overwritten
+    assert (run.path / "metrics.jsonl").read_text() == metrics
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.tex").write_text("years of work")
+    with pytest.raises(UserError, match="holds no run"):
+        prepare_run_dir(home, resume=False, force=True)
+    assert (home / "thesis.tex").read_text() == "years of work"
+    (tmp_path / "empty").mkdir()
+    prepare_run_dir(tmp_path / "empty", resume=False, force=True)  # an empty folder is fine
 
 
 @pytest.mark.parametrize("likelihood,scale,arch,kind", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -14,21 +15,59 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read the process umask (there is no way to read it without setting it)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def clean_stale(path: str | os.PathLike[str]) -> int:
+    """Remove the temporary files of earlier writes to ``path`` whose writing process is gone
+    (killed mid-write); returns how many. Each temporary name carries its writer's pid."""
+    path = Path(path)
+    removed = 0
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+    """Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds.
 
-    The temporary file lives in the same directory so the final ``os.replace`` is atomic.
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    The temporary file lives in the same directory so the final ``os.replace`` is atomic; it
+    is flushed to disk before the rename and the directory after it, so a power cut leaves the
+    old file or the new one, not an empty one. On any exception the temporary file is removed
+    and ``path`` is left untouched; temporary files of writers that were killed are removed
+    on the next write to the same path.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_stale(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                               dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
+        _fsync(tmp_path)
         os.replace(tmp_path, path)
+        _fsync(path.parent)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

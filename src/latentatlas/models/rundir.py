@@ -108,10 +108,26 @@ def run_kind(run_dir: str | Path) -> Kind:
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """One record per trained epoch; a damaged file is a UserError naming it and the line."""
     path = Path(run_dir) / METRICS
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read {path}: {e}") from None
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{path}, line {number}, is not JSON ({e.msg})") from None
+        if not isinstance(record, dict):
+            raise UserError(f"{path}, line {number}, is not a JSON object")
+        records.append(record)
+    return records
 
 
 def load(run_dir: str | Path) -> torch.nn.Module:

@@ -71,6 +71,9 @@ def prepare_run_dir(out: str | Path, *, resume: bool, force: bool) -> Path:
         raise UserError(f"{out} already exists; pass `resume` to continue it or `force` to "
                         "replace it")
     if force and not resume and out.exists():
+        if any(out.iterdir()) and not (out / runfile.CONFIG).is_file():
+            raise UserError(f"{out} is not empty and holds no run (no {runfile.CONFIG}); "
+                            "`force` replaces only a run: give a new or empty folder")
         shutil.rmtree(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -148,6 +151,11 @@ def train(
     any other files of the run (a text model's vocab.json) once the directory is ready.
     """
     config.validate()
+    ckpt_dir = Path(out) / "checkpoint"
+    if resume and (Path(out) / runfile.WEIGHTS).is_file() and not has_checkpoint(ckpt_dir):
+        raise UserError(f"{out} has trained weights but no checkpoint to resume from; train it "
+                        "again from the start with `force`, or train into a new `out` to "
+                        "keep it")
     tune_malloc()
     d = distributed.setup()
     try:
