@@ -191,6 +191,11 @@ def test_fit_refuses_what_does_not_fit(tmp_path):
         fit("vae", "shapes", tmp_path / "a", condition="energy")
     with pytest.raises(OptionError, match="^lr must be a positive number"):
         fit("vae", "shapes", tmp_path / "a", lr=-1.0, **TINY)
+    with pytest.raises(OptionError, match="^data_seed must be 0 or more, got -1"):
+        fit("vae", "shapes", tmp_path / "a", data_seed=-1)
+    p = cli("train", "--data", "shapes", "--data-seed", "-1", "--out", str(tmp_path / "a"))
+    assert p.returncode == 2 and p.stderr == "error: --data-seed must be 0 or more, got -1\n"
+    assert not (tmp_path / "a").exists()
     run = fit("vae", "shapes", tmp_path / "b", **TINY)
     with pytest.raises(OptionError, match="holds a vae"):
         fit("lm", None, run.path, resume=True)

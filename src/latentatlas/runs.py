@@ -188,6 +188,7 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
         k = get_kind(kind or "vae")
         _refused(k, model_opts)
         options = Options(**model_opts)
+        options.validate()
         spec = _data_spec(k, data or "fashion-mnist", options)
         model_config = None
         cfg = TrainConfig(**train_opts, quiet=quiet)

@@ -66,6 +66,16 @@ class Options:
     max_vocab: int = 20000
 
 
+    def validate(self) -> None:
+        """An OptionError for a value no kind can use."""
+        if self.data_seed < 0:
+            raise OptionError("data_seed", f"must be 0 or more, got {self.data_seed}")
+        for name in ("n_train", "n_test", "image_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise OptionError(name, f"must be at least 1, got {value}")
+
+
 OPTION_NAMES = tuple(f.name for f in fields(Options))
 
 
