@@ -204,7 +204,8 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
     if model_config is None:
         model_config = k.configure(options, dataset, vocab)
     torch.manual_seed(cfg.seed)  # the initial weights are part of what the seed fixes
-    model = k.build(model_config)
+    # a new config's bad value names its option; a saved one that cannot build names the run
+    model = k.build(model_config) if saved is None else rundir.build_model(k, model_config)
     train_data = k.batch(model_config, vocab, dataset, "train")
     test_data = k.batch(model_config, vocab, dataset, "test")
     say = log if is_main_process() else None

@@ -86,7 +86,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, help="run directory to create")
     t.add_argument("--resume", action="store_true", default=False,
                    help="continue the run in --out with its saved model, data and settings "
-                        "(from this command only --epochs, the new total, and output options)")
+                        "(from this command only --epochs, the new total, by default the "
+                        "saved one, and output options)")
     t.add_argument("--force", action="store_true", default=False,
                    help="replace an existing --out")
     t.add_argument("--quiet", action="store_true", default=False,
