@@ -82,6 +82,11 @@ def test_api_creates_a_concept_from_selected_points_and_saves_it(client, runs):
      {"name": "<script>", "positive": [1, 2], "negative": [3, 4]}, 422, "concept name"),
     ("post", "/api/runs/small/translate", {"to": "small", "z": [0.0] * 6}, 400, "two different"),
     ("post", "/api/runs/small/decode", {"zz": 1}, 422, "Field required"),
+    ("post", "/api/runs/small/decode", {"z": [[0.0] * 6, [0.0] * 5]}, 422, "must have 6"),
+    ("post", "/api/runs/small/decode", {"z": [[1e30] * 6]}, 422, "beyond"),
+    ("post", "/api/runs/small/decode.png", {"z": [-1e30] * 6}, 422, "beyond"),
+    ("post", "/api/runs/small/translate", {"to": "w" * 5000, "z": [0.0] * 6}, 422,
+     "at most 64"),
 ])
 def test_api_answers_bad_requests_with_4xx_and_a_message(client, method, path, body, code,
                                                          message):

@@ -1,7 +1,8 @@
 """The explorer's web app: a JSON API over ``Explorer`` and one static page (no CDN, no build).
 
-Every request is validated: a latent of the wrong length, NaN or infinite values, more than
-4,096 codes, an unknown run or concept, or a body over 1 MB is a 4xx answer with a message.
+Every request is validated: a latent of the wrong length, rows of different lengths, NaN,
+infinite or huge values, more than 4,096 codes, an unknown run or concept, a string over its
+length limit, or a body over 1 MB is a 4xx answer with a message.
 Runs are addressed by id, never by a path from the client.
 """
 
@@ -50,7 +51,7 @@ class ConceptRequest(BaseModel):
 
 
 class TranslateRequest(BaseModel):
-    to: str
+    to: str = Field(..., min_length=1, max_length=64)
     z: list[float] = Field(..., min_length=1, max_length=4096)
 
 
@@ -221,7 +222,7 @@ def create_app(explorer: Explorer) -> FastAPI:
         _finite([req.z])
         z = a.check_z([req.z])
         t_map = await run_in_threadpool(explorer.translation, a.id, b.id)
-        zb = t_map.transform(z)
+        zb = b.check_z(t_map.transform(z))  # the map may throw a code out of B's range
         out = await run_in_threadpool(b.decode, zb)
         shown = {"text": out[0]} if b.kind == "text" else {"image": _data_uri(out[0])}
         return {"z": zb[0].tolist(), **shown}

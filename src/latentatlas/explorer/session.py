@@ -24,6 +24,7 @@ from ..errors import UserError
 from ..models.rundir import load, load_run_data, run_kind
 
 MAX_BATCH = 4096
+MAX_VALUE = 1e4  # |z| beyond this is refused: decodes of such codes overflow to inf/NaN
 MAP_POINTS = 2000  # test items shown on the map
 
 
@@ -61,6 +62,9 @@ class RunView:
 
     def check_z(self, z: list[list[float]] | torch.Tensor) -> torch.Tensor:
         """A batch of codes from a client -> (B, D) float tensor, or a UserError."""
+        if isinstance(z, list) and z and isinstance(z[0], list) and len({len(r) for r in z}) > 1:
+            raise UserError(f"every code must have {self.latent_dim} numbers; the rows have "
+                            f"{sorted({len(r) for r in z})[:5]}")
         t = torch.as_tensor(z, dtype=torch.float32)
         if t.ndim == 1:
             t = t[None]
@@ -71,6 +75,9 @@ class RunView:
             raise UserError(f"at most {MAX_BATCH} codes per request, got {len(t)}")
         if not bool(torch.isfinite(t).all()):
             raise UserError("the latent holds NaN or infinite values")
+        if float(t.abs().max()) > MAX_VALUE:
+            raise UserError(f"the latent holds values beyond +-{MAX_VALUE:g}; codes live within "
+                            "a few units of 0")
         return t
 
     @torch.no_grad()
