@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -216,3 +217,36 @@ def test_trained_identifiers(shapes, shapes_model):
     effect = measure_effect(shapes_model, starts, probe.vector, parse_alphas("-1:1:3"),
                             reference, extra={"probe:rect": identify, "pixels:rect": clf})
     assert effect.mean_slope["probe:rect"] > 0 and "pixels:rect" in effect.sd
+
+
+def test_concept_names_follow_one_rule_and_two_writers_lose_neither(tmp_path):
+    """The same name rule for the CLI, the API and the explorer; concurrent saves (threads
+    here, processes too: an flock) keep every concept."""
+    import threading
+
+    from latentatlas.concepts.store import check_name
+
+    for bad in ("", "a b", "<script>", "x" * 101, "ünï"):
+        with pytest.raises(UserError, match="concept name"):
+            check_name(bad)
+    assert check_name("__proto__") == "__proto__"
+    (tmp_path / "run").mkdir()
+    names = [f"c{i}" for i in range(16)]
+    threads = [threading.Thread(target=save_concept, args=(
+        tmp_path / "run", Concept(n, torch.ones(3) / 3 ** 0.5, "groups"))) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(load_concepts(tmp_path / "run")) == sorted(names)
+    with pytest.raises(UserError, match="concept name"):
+        save_concept(tmp_path / "run", Concept("a b", torch.ones(3), "groups"))
+
+
+def test_titles_and_labels_with_dollars_draw(tmp_path):
+    from latentatlas.plotting import save_code_map, save_heatmap
+
+    save_heatmap([[1.0]], ["$x"], ["cost $5"], tmp_path / "h.png", title="a $ b")
+    save_code_map(np.zeros((4, 2)), tmp_path / "m.png", torch.tensor([0, 0, 1, 1]),
+                  ["$a", "b$"], title="$run")
+    assert (tmp_path / "h.png").stat().st_size > 0 and (tmp_path / "m.png").stat().st_size > 0

@@ -46,7 +46,13 @@ def save_figure(fig, path: Path, dpi: int = 100) -> Path:
 
 def _short(label: str, width: int = 28) -> str:
     """A tick label of at most ``width`` characters, keeping its end (a run path's name)."""
-    return label if len(label) <= width else "..." + label[-(width - 3):]
+    return plain(label if len(label) <= width else "..." + label[-(width - 3):])
+
+
+def plain(text: str) -> str:
+    """``text`` as matplotlib shows it literally: a ``$`` would start mathtext (and a lone one
+    raises), so it is escaped."""
+    return str(text).replace("$", r"\$")
 
 
 def save_heatmap(matrix: list[list[float]], rows: list[str], cols: list[str],
@@ -62,7 +68,7 @@ def save_heatmap(matrix: list[list[float]], rows: list[str], cols: list[str],
         for j, v in enumerate(row):
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w", fontsize=8)
     fig.colorbar(im, ax=ax)
-    ax.set_title(title)
+    ax.set_title(plain(title))
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -116,9 +122,10 @@ def save_code_map(xy: np.ndarray, path: str | Path, labels: torch.Tensor | None 
         for c in np.unique(lab):
             name = classes[c] if classes and c < len(classes) else str(c)
             sel = lab == c
-            ax.scatter(xy[sel, 0], xy[sel, 1], s=2, alpha=0.6, color=cmap(c % cmap.N), label=name)
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=2, alpha=0.6, color=cmap(c % cmap.N),
+                       label=plain(name))
         ax.legend(markerscale=5, fontsize=8, loc="best")
-    ax.set_title(title)
+    ax.set_title(plain(title))
     if manifold is not None:
         axes[0, 1].imshow(manifold, cmap="gray", vmin=0, vmax=255)
         axes[0, 1].set_title("decoded latent grid")

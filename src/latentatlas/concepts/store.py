@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import UserError
@@ -32,11 +34,39 @@ def get_concept(run_dir: str | Path, name: str) -> Concept:
     return concepts[name]
 
 
+NAME_MAX = 100
+
+
+def check_name(name: str) -> str:
+    """A concept name: 1-100 letters, digits, '-', '_' or '.' (the same rule for the CLI, the
+    Python API and the explorer), or a UserError."""
+    if not isinstance(name, str) or not 1 <= len(name) <= NAME_MAX or not all(
+            ch.isascii() and (ch.isalnum() or ch in "-_.") for ch in name):
+        raise UserError(f"a concept name is 1-{NAME_MAX} letters, digits, '-', '_' or '.', got "
+                        f"{str(name)[:40]!r}")
+    return name
+
+
+@contextmanager
+def _locked(run_dir: Path):
+    """Hold the run's concepts lock (an flock: other threads and processes wait)."""
+    lock = run_dir / FILE.parent / ".concepts.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with open(lock, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def save_concept(run_dir: str | Path, concept: Concept) -> Path:
-    """Add or replace ``concept`` in the run's concepts.json, atomically."""
-    concepts = load_concepts(run_dir)
-    concepts[concept.name] = concept
+    """Add or replace ``concept`` in the run's concepts.json, atomically; writers one at a
+    time, so two saving at once lose neither concept."""
+    check_name(concept.name)
     path = Path(run_dir) / FILE
-    path.parent.mkdir(exist_ok=True)
-    write_json(path, {"concepts": [c.to_dict() for c in concepts.values()]})
+    with _locked(Path(run_dir)):
+        concepts = load_concepts(run_dir)
+        concepts[concept.name] = concept
+        write_json(path, {"concepts": [c.to_dict() for c in concepts.values()]})
     return path

@@ -22,7 +22,7 @@ from .edits import apply_edit
 from .groups import select
 from .identifiers import PixelClassifier, ProbeIdentifier
 from .properties import PROPERTIES, measure
-from .store import get_concept, load_concepts, save_concept
+from .store import check_name, get_concept, load_concepts, save_concept
 from .traversal import Effect, Identifier, measure_effect, slopes_per_item, traverse
 
 EDIT_TARGETS = {"taller": "height", "wider": "width", "brighter": "brightness"}
@@ -70,6 +70,7 @@ def fit_concept(run: str | Path, name: str, method: str, *, pos: str | None = No
     every identifier along alphas -2..2 from test items of the concept's group, and, when the
     concept has a target identifier, its leakage into every other one.
     """
+    check_name(name)
     model = load(run)
     data = load_image_data(run, data_dir)
     params: dict[str, Any] = {k: v for k, v in (("pos", pos), ("neg", neg), ("edit", edit),

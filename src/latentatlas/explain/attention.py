@@ -62,7 +62,7 @@ def generate_with_attention(model, prompt: str, max_tokens: int, *,
 
 def attention_png(trace: AttentionTrace, path, title: str = ""):
     """The heatmap: one row per generated token, one column per input token."""
-    from ..plotting import png_path, pyplot, save_figure
+    from ..plotting import plain, png_path, pyplot, save_figure
 
     path = png_path(path, "attention heatmaps")
     plt = pyplot()
@@ -70,12 +70,13 @@ def attention_png(trace: AttentionTrace, path, title: str = ""):
     fig, ax = plt.subplots(figsize=(0.38 * cols + 2.0, 0.32 * rows + 1.8))
     im = ax.imshow(trace.weights, cmap="Reds", vmin=0, vmax=max(1e-9, trace.weights.max()),
                    aspect="auto")
-    ax.set_xticks(range(cols), trace.columns, rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(rows), trace.generated, fontsize=8)
+    ax.set_xticks(range(cols), [plain(c) for c in trace.columns], rotation=60, ha="right",
+                  fontsize=8)
+    ax.set_yticks(range(rows), [plain(t) for t in trace.generated], fontsize=8)
     ax.set_xlabel("input tokens (the window each generated token attends over)")
     ax.set_ylabel("generated token")
     fig.colorbar(im, ax=ax, fraction=0.03)
-    ax.set_title(title or "attention while generating", fontsize=9)
+    ax.set_title(plain(title or "attention while generating"), fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
 

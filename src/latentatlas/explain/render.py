@@ -71,7 +71,7 @@ def overlay_png(image, results: list[Attribution], path, title: str = "", scale:
     target, blue: against; opacity relative to the panel's largest |score|). PNG, atomic."""
     import numpy as np
 
-    from ..plotting import png_path, pyplot, save_figure
+    from ..plotting import plain, png_path, pyplot, save_figure
 
     path = png_path(path, "image attributions")
     plt = pyplot()
@@ -82,7 +82,7 @@ def overlay_png(image, results: list[Attribution], path, title: str = "", scale:
     axes = np.atleast_1d(axes)
     axes[0].imshow(img if img.shape[-1] == 3 else grey, cmap="gray", vmin=0, vmax=1)
     head = results[0]
-    axes[0].set_title(f"{head.prediction}\np = {head.probability:.2f} ({head.target})",
+    axes[0].set_title(plain(f"{head.prediction}\np = {head.probability:.2f} ({head.target})"),
                       fontsize=8)
     for ax, r in zip(axes[1:], results, strict=True):
         s = r.scores / max(float(np.abs(r.scores).max()), 1e-12)
@@ -97,6 +97,6 @@ def overlay_png(image, results: list[Attribution], path, title: str = "", scale:
         ax.set_xticks([])
         ax.set_yticks([])
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(plain(title), fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)

@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..concepts.store import NAME_MAX
 from ..errors import UserError
 from .batching import DecodeBatcher
 from .session import MAX_BATCH, Explorer, RunView
@@ -44,7 +45,7 @@ class InterpolateRequest(BaseModel):
 
 
 class ConceptRequest(BaseModel):
-    name: str = Field(..., min_length=1, max_length=64)
+    name: str = Field(..., min_length=1, max_length=NAME_MAX)
     positive: list[int] = Field(..., min_length=2, max_length=5000)
     negative: list[int] = Field(..., min_length=2, max_length=5000)
     method: Literal["groups", "probe"] = "groups"

@@ -19,7 +19,7 @@ from PIL import Image
 from ..atlas import Knobs, embed_2d, interpolate, run_codes, unit_stats
 from ..atlas.codes import split_items
 from ..concepts import LinearProbe, MeanDifference
-from ..concepts.store import load_concepts, save_concept
+from ..concepts.store import check_name, load_concepts, save_concept
 from ..errors import UserError
 from ..models.rundir import load, load_run_data, run_kind
 
@@ -142,8 +142,7 @@ class RunView:
     def create_concept(self, name: str, positive: list[int], negative: list[int],
                        method: str = "groups") -> dict:
         """A concept from two groups of map points (test items), saved to the run."""
-        if not name or len(name) > 64 or not all(ch.isalnum() or ch in "-_." for ch in name):
-            raise UserError("a concept name is 1-64 letters, digits, '-', '_' or '.'")
+        check_name(name)
         pos = self.codes[[self.check_index(i) for i in positive]]
         neg = self.codes[[self.check_index(i) for i in negative]]
         finder = MeanDifference() if method == "groups" else LinearProbe()

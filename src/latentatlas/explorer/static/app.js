@@ -9,7 +9,7 @@ const RAW_SLIDERS = 32;
 
 const state = {
   run: null, z: null, zStart: null, points: [], itemCache: new Map(), current: null,
-  inFlight: false, pending: false, inputTime: null, conceptAlpha: {}, groups: { pos: new Set(), neg: new Set() },
+  inFlight: false, pending: false, inputTime: null, conceptAlpha: new Map(), groups: { pos: new Set(), neg: new Set() },
   concepts: [], compareTo: "",
 };
 window.__latencies = [];  // slider input -> decoded image shown, ms (read by the browser tests)
@@ -127,14 +127,14 @@ async function loadConcepts() {
   const list = await (await api(`/api/runs/${state.run.id}/concepts`)).json();
   state.concepts = list;
   $("concepts").replaceChildren();
-  state.conceptAlpha = {};
+  state.conceptAlpha = new Map();  // a Map: a concept named __proto__ is just a key
   for (const c of list) {
     const leak = el("span", { class: "leak",
       text: c.leakage === null ? "" : ` leakage ${Number(c.leakage).toFixed(3)} (${c.leaks_into})` });
-    state.conceptAlpha[c.name] = 0;
+    state.conceptAlpha.set(c.name, 0);
     slider($("concepts"), c.name, -3, 3, 0, (v) => {
-      addScaled(state.z, c.vector, v - state.conceptAlpha[c.name]);
-      state.conceptAlpha[c.name] = v;
+      addScaled(state.z, c.vector, v - state.conceptAlpha.get(c.name));
+      state.conceptAlpha.set(c.name, v);
       changed(null);
     }, leak);
   }
