@@ -380,3 +380,24 @@ def test_export_json_cannot_close_its_script_element():
     text = json_for_script({"items": ["</script><script>alert(1)</script>", "a & b <!--"]})
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text)["items"][0] == "</script><script>alert(1)</script>"
+
+
+def test_export_is_capped_by_pixels_and_checks_its_span(tmp_path):
+    """A page holds every decode: 3^9 x 5 = 98,415 decodes are under the decode cap, but of
+    64 x 64 images they are over the cap on pixel values; a span must be a positive number."""
+    from latentatlas import fit
+    from latentatlas.errors import OptionError
+    from latentatlas.explorer.export import export_html
+
+    run = fit("vae", "shapes", tmp_path / "big", image_size=64, n_train=256, n_test=16,
+              hidden=(8,), latent_dim=10, epochs=1).path
+    with pytest.raises(OptionError, match="values allowed"):
+        export_html(run, tmp_path / "x.html", knobs=9, steps=3, items=5)
+    for span in (0.0, float("nan"), -1.0):
+        with pytest.raises(OptionError, match="^span must be a positive number"):
+            export_html(run, tmp_path / "x.html", span=span)
+    p = cli("export", str(run), "--span", "0", "--out", str(tmp_path / "x.html"))
+    assert p.returncode == 2 and "error: --span must be a positive number" in p.stderr
+    assert not (tmp_path / "x.html").exists()
+    info = export_html(run, tmp_path / "ok.html", knobs=2, steps=3, items=2)
+    assert info["decodes"] == 18 and (tmp_path / "ok.html").is_file()

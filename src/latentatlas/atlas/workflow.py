@@ -27,6 +27,7 @@ from .units import unit_stats
 
 KNOB_DECODES_MAX = 2_000_000  # decodes one knob sheet or table may take
 EXPORT_DECODES_MAX = 200_000  # decodes one static page may carry (it holds them all)
+EXPORT_PIXELS_MAX = EXPORT_DECODES_MAX * 784  # and their values (a 28x28 image: 784)
 
 
 @torch.no_grad()
@@ -159,15 +160,26 @@ def fit_knobs(run: str | Path, k: int = 5, data_dir: str | Path | None = None) -
     return Knobs(k).fit(codes.mu)
 
 
-def check_knob_budget(k: int, steps: int, items: int, limit: int = KNOB_DECODES_MAX) -> int:
-    """steps**k x items decodes, or an OptionError when that is over ``limit``."""
+def check_knob_budget(k: int, steps: int, items: int, limit: int = KNOB_DECODES_MAX,
+                      span: float = 2.0, pixels: int = 0,
+                      pixel_limit: int = KNOB_DECODES_MAX * 784) -> int:
+    """steps**k x items decodes, or an OptionError when that is over ``limit``, when the
+    decodes of ``pixels`` values each are over ``pixel_limit`` values, or when ``span`` (the
+    knobs' range in standard deviations) is not a positive number up to 10."""
     if steps < 2:
         raise OptionError("steps", f"must be at least 2, got {steps}")
+    if not (math.isfinite(span) and 0 < span <= 10):
+        raise OptionError("span", f"must be a positive number of standard deviations up to "
+                                  f"10, got {span}")
     total = steps ** k * items
     if total > limit:
         raise OptionError("steps", f"{steps} on {k} knobs for {items} items makes "
                                    f"{total:,} decodes, over the {limit:,} allowed; fewer "
                                    "knobs, steps or items")
+    if total * pixels > pixel_limit:
+        raise OptionError("steps", f"{steps} on {k} knobs for {items} items makes {total:,} "
+                                   f"images of {pixels:,} values, over the {pixel_limit:,} "
+                                   "values allowed; fewer knobs, steps or items")
     return total
 
 
@@ -185,11 +197,13 @@ def knob_sheet(run: str | Path, k: int = 5, steps: int = 3, items: int = 5, span
     """The decodes of every knob setting for the first ``items`` test items: for a text run
     the sentence table (``knob_table``), for an image run ``images`` (N, C, H, W) and the
     sheet's ``columns`` (one row per item's first two knobs)."""
-    total = check_knob_budget(k, steps, items)
+    text = run_kind(run).text
+    data = load_run_data(run, data_dir)
+    pixels = 0 if text else int(np.prod(data.image_shape))
+    total = check_knob_budget(k, steps, items, span=span, pixels=pixels)
     knobs = fit_knobs(run, k, data_dir)
     model = load(run)
-    data = load_run_data(run, data_dir)
-    if run_kind(run).text:
+    if text:
         return {"decodes": total, **knob_table(model, knobs, data.test[:items], steps, span,
                                                ban_unk=ban_unk)}
     return {"decodes": total, "columns": steps ** min(k, 2),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from pathlib import Path
 
 import torch
@@ -18,6 +19,7 @@ from PIL import Image
 from ..atlas.sentences import knob_table
 from ..atlas.workflow import (
     EXPORT_DECODES_MAX,
+    EXPORT_PIXELS_MAX,
     check_knob_budget,
     fit_knobs,
     knob_images,
@@ -34,16 +36,18 @@ from .session import png_bytes
 def export_html(run: str | Path, out: str | Path, *, knobs: int = 5, steps: int = 3,
                 items: int = 5, span: float = 2.0, data_dir: str | Path | None = None) -> dict:
     """Write the page; return {"decodes", "bytes"}."""
-    total = check_knob_budget(knobs, steps, items, EXPORT_DECODES_MAX)
     kind = run_kind(run)
     if not kind.latent:
         raise UserError(f"{run} holds {kind.named}, which has no latent space to export")
+    data = load_run_data(run, data_dir)
+    pixels = 0 if kind.text else int(math.prod(data.image_shape))
+    total = check_knob_budget(knobs, steps, items, EXPORT_DECODES_MAX, span, pixels,
+                              EXPORT_PIXELS_MAX)
     try:
         fitted = fit_knobs(run, knobs, data_dir)
     except OptionError as e:  # this function calls the knob count ``knobs``
         raise OptionError("knobs", e.message) from None
     model = load(run)
-    data = load_run_data(run, data_dir)
     payload: dict = {"run": Path(run).name, "knobs": knobs, "steps": steps,
                      "values": torch.linspace(-span, span, steps).tolist(),
                      "explained": [round(float(r), 4) for r in fitted.explained_variance_ratio_]}
