@@ -152,9 +152,10 @@ def unit_table(run: str | Path, threshold: float = 0.01,
             "total_kl": None if stats.kl is None else float(stats.kl.sum())}
 
 
-def fit_knobs(run: str | Path, k: int = 5, data_dir: str | Path | None = None) -> Knobs:
-    """PCA knobs fitted to the run's training codes."""
-    codes = run_codes(run, "train", data_dir=data_dir)
+def fit_knobs(run: str | Path, k: int = 5, data_dir: str | Path | None = None, *,
+              model=None, data=None) -> Knobs:
+    """PCA knobs fitted to the run's training codes (``model`` and ``data``: already loaded)."""
+    codes = run_codes(run, "train", model=model, data=data, data_dir=data_dir)
     if k > codes.mu.shape[1]:
         raise OptionError("k", f"{k} is more than the {codes.mu.shape[1]} latent dimensions")
     return Knobs(k).fit(codes.mu)
@@ -193,21 +194,25 @@ def knob_images(model, knobs: Knobs, x: torch.Tensor, steps: int = 3,
 
 
 def knob_sheet(run: str | Path, k: int = 5, steps: int = 3, items: int = 5, span: float = 2.0,
-               ban_unk: bool = False, data_dir: str | Path | None = None) -> dict[str, Any]:
-    """The decodes of every knob setting for the first ``items`` test items: for a text run
-    the sentence table (``knob_table``), for an image run ``images`` (N, C, H, W) and the
-    sheet's ``columns`` (one row per item's first two knobs)."""
+               ban_unk: bool = False, data_dir: str | Path | None = None, *,
+               limit: int = KNOB_DECODES_MAX,
+               pixel_limit: int = KNOB_DECODES_MAX * 784) -> dict[str, Any]:
+    """The decodes of every knob setting for the first ``items`` test items, within the
+    budget (``check_knob_budget``): ``decodes`` (how many), ``fitted`` (the Knobs), and for a
+    text run the sentence table (``knob_table``), for an image run ``inputs`` (the items),
+    ``images`` (N, C, H, W) and the sheet's ``columns`` (one row per item's first two knobs)."""
     text = run_kind(run).text
     data = load_run_data(run, data_dir)
     pixels = 0 if text else int(np.prod(data.image_shape))
-    total = check_knob_budget(k, steps, items, span=span, pixels=pixels)
-    knobs = fit_knobs(run, k, data_dir)
+    total = check_knob_budget(k, steps, items, limit, span, pixels, pixel_limit)
     model = load(run)
+    knobs = fit_knobs(run, k, model=model, data=data)
     if text:
-        return {"decodes": total, **knob_table(model, knobs, data.test[:items], steps, span,
-                                               ban_unk=ban_unk)}
-    return {"decodes": total, "columns": steps ** min(k, 2),
-            "images": knob_images(model, knobs, data.test_x[:items], steps, span)}
+        return {"decodes": total, "fitted": knobs,
+                **knob_table(model, knobs, data.test[:items], steps, span, ban_unk=ban_unk)}
+    x = data.test_x[:items]
+    return {"decodes": total, "fitted": knobs, "columns": steps ** min(k, 2), "inputs": x,
+            "images": knob_images(model, knobs, x, steps, span)}
 
 
 def sheet_columns(n: int) -> int:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 
 from ..errors import Interrupted, OptionError, UserError
 from . import atlas, concepts, explain, explore, runs, text, toy, translate
-from .common import Parser
+from .common import Parser, as_flags
 
 
 def build_parser() -> Parser:
@@ -103,7 +102,7 @@ def _cli_message(parser: Parser, argv: list[str], e: UserError) -> str:
     message refers to as the flag too."""
     text = f"{_flag(parser, argv, e.option)} {e.message}" if isinstance(e, OptionError) \
         else str(e)
-    return re.sub(r"`([a-z_]+)`", lambda m: _flag(parser, argv, m.group(1)), text)
+    return as_flags(text, lambda name: _flag(parser, argv, name))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -172,7 +172,8 @@ def _knob_sheet(a: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     sheet = knob_sheet(a.run, a.k, a.steps, a.items, a.span, a.no_unk, a.data_dir)
     if text:
-        write_json(a.out, {"run": a.run, **{k: v for k, v in sheet.items() if k != "decodes"}})
+        write_json(a.out, {"run": a.run, **{k: v for k, v in sheet.items()
+                                            if k not in ("decodes", "fitted")}})
     else:
         save_grid(sheet["images"], a.out, nrow=sheet["columns"])
     seconds = time.perf_counter() - t0

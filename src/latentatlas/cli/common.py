@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from ..errors import OptionError, UserError
+from ..models.rundir import run_kind  # noqa: F401  (the commands ask a run's kind)
 
 
 def positive_int(text: str) -> int:
@@ -50,10 +51,10 @@ def emit(obj: Any, as_json: bool, text: str) -> None:
     print(json.dumps(obj, indent=2) if as_json else text)
 
 
-def as_flags(text: str) -> str:
+def as_flags(text: str, flag=lambda name: "--" + name.replace("_", "-")) -> str:
     """A library text as the command line says it: each `option_name` it refers to (the
-    Python keyword, in backticks) as the flag ``--option-name``."""
-    return re.sub(r"`([a-z_]+)`", lambda m: "--" + m.group(1).replace("_", "-"), text)
+    Python keyword, in backticks) as its flag, ``--option-name`` unless ``flag`` says."""
+    return re.sub(r"`([a-z_]+)`", lambda m: flag(m.group(1)), text)
 
 
 def set_threads(n: int | None) -> None:
@@ -82,13 +83,6 @@ def decoding(a: argparse.Namespace) -> dict[str, Any]:
     if not temperature > 0:
         raise UserError(f"--temperature must be positive, got {temperature}")
     return {"method": method, "temperature": temperature, "beam": a.beam, "ban_unk": a.no_unk}
-
-
-def run_kind(run: str):
-    """The kind of the model in a run (its capability flags decide what a command does)."""
-    from ..models.rundir import run_kind as kind_of
-
-    return kind_of(run)
 
 
 def require_png(a: argparse.Namespace) -> str:

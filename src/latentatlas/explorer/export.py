@@ -10,24 +10,15 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from ..atlas.sentences import knob_table
-from ..atlas.workflow import (
-    EXPORT_DECODES_MAX,
-    EXPORT_PIXELS_MAX,
-    check_knob_budget,
-    fit_knobs,
-    knob_images,
-    sheet_columns,
-)
+from ..atlas.workflow import EXPORT_DECODES_MAX, EXPORT_PIXELS_MAX, knob_sheet, sheet_columns
 from ..errors import OptionError, UserError
 from ..fileio import json_for_script, write_text
-from ..models.rundir import load, load_run_data, run_kind
+from ..models.rundir import run_kind
 from ..plotting import grid_array
 from .session import png_bytes
 
@@ -39,36 +30,31 @@ def export_html(run: str | Path, out: str | Path, *, knobs: int = 5, steps: int 
     kind = run_kind(run)
     if not kind.latent:
         raise UserError(f"{run} holds {kind.named}, which has no latent space to export")
-    data = load_run_data(run, data_dir)
-    pixels = 0 if kind.text else int(math.prod(data.image_shape))
-    total = check_knob_budget(knobs, steps, items, EXPORT_DECODES_MAX, span, pixels,
-                              EXPORT_PIXELS_MAX)
     try:
-        fitted = fit_knobs(run, knobs, data_dir)
+        sheet = knob_sheet(run, knobs, steps, items, span, data_dir=data_dir,
+                           limit=EXPORT_DECODES_MAX, pixel_limit=EXPORT_PIXELS_MAX)
     except OptionError as e:  # this function calls the knob count ``knobs``
-        raise OptionError("knobs", e.message) from None
-    model = load(run)
+        raise OptionError("knobs" if e.option == "k" else e.option, e.message) from None
+    fitted = sheet["fitted"]
     payload: dict = {"run": Path(run).name, "knobs": knobs, "steps": steps,
                      "values": torch.linspace(-span, span, steps).tolist(),
                      "explained": [round(float(r), 4) for r in fitted.explained_variance_ratio_]}
     if kind.text:
-        table = knob_table(model, fitted, data.test[:items], steps, span)
-        payload.update(kind="text", items=[it["text"] for it in table["items"]],
-                       decodes=[it["decodes"] for it in table["items"]])
+        payload.update(kind="text", items=[it["text"] for it in sheet["items"]],
+                       decodes=[it["decodes"] for it in sheet["items"]])
     else:
-        x = data.test_x[:items]
-        images = knob_images(model, fitted, x, steps, span)
+        images = sheet["images"]
         cols = sheet_columns(len(images))
-        sheet = grid_array(images, nrow=cols, pad=0)  # (H, W) or (H, W, 3) uint8
+        grid = grid_array(images, nrow=cols, pad=0)  # (H, W) or (H, W, 3) uint8
         buf = io.BytesIO()
-        Image.fromarray(sheet).save(buf, format="PNG", optimize=True)
+        Image.fromarray(grid).save(buf, format="PNG", optimize=True)
         payload.update(kind="image", cols=cols, tile=[int(images.shape[2]), int(images.shape[3])],
                        sheet="data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
                        items=["data:image/png;base64," + base64.b64encode(png_bytes(im)).decode()
-                              for im in x])
+                              for im in sheet["inputs"]])
     page = PAGE.replace("/*DATA*/", json_for_script(payload))
     write_text(out, page)
-    return {"decodes": total, "bytes": len(page.encode("utf-8"))}
+    return {"decodes": sheet["decodes"], "bytes": len(page.encode("utf-8"))}
 
 
 PAGE = """<!doctype html>
