@@ -386,13 +386,17 @@ def test_export_is_capped_by_pixels_and_checks_its_span(tmp_path):
     """A page holds every decode: 3^9 x 5 = 98,415 decodes are under the decode cap, but of
     64 x 64 images they are over the cap on pixel values; a span must be a positive number."""
     from latentatlas import fit
-    from latentatlas.errors import OptionError
+    from latentatlas.errors import OptionError, UserError
     from latentatlas.explorer.export import export_html
 
     run = fit("vae", "shapes", tmp_path / "big", image_size=64, n_train=256, n_test=16,
               hidden=(8,), latent_dim=10, epochs=1).path
-    with pytest.raises(OptionError, match="values allowed"):
+    with pytest.raises(UserError, match="values each, over the 156,800,000 values allowed"):
         export_html(run, tmp_path / "x.html", knobs=9, steps=3, items=5)
+    p = cli("export", str(run), "--knobs", "9", "--steps", "5", "--out",
+            str(tmp_path / "x.html"))
+    assert p.returncode == 2 and p.stderr.count("\n") == 1
+    assert "make 9,765,625 decodes, over the 200,000 allowed" in p.stderr
     for span in (0.0, float("nan"), -1.0):
         with pytest.raises(OptionError, match="^span must be a positive number"):
             export_html(run, tmp_path / "x.html", span=span)

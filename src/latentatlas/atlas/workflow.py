@@ -173,14 +173,12 @@ def check_knob_budget(k: int, steps: int, items: int, limit: int = KNOB_DECODES_
         raise OptionError("span", f"must be a positive number of standard deviations up to "
                                   f"10, got {span}")
     total = steps ** k * items
+    what = f"{steps} steps on each of {k} knobs for {items} items make {total:,} decodes"
     if total > limit:
-        raise OptionError("steps", f"{steps} on {k} knobs for {items} items makes "
-                                   f"{total:,} decodes, over the {limit:,} allowed; fewer "
-                                   "knobs, steps or items")
+        raise UserError(f"{what}, over the {limit:,} allowed; use fewer knobs, steps or items")
     if total * pixels > pixel_limit:
-        raise OptionError("steps", f"{steps} on {k} knobs for {items} items makes {total:,} "
-                                   f"images of {pixels:,} values, over the {pixel_limit:,} "
-                                   "values allowed; fewer knobs, steps or items")
+        raise UserError(f"{what} of {pixels:,} values each, over the {pixel_limit:,} values "
+                        "allowed; use fewer knobs, steps or items")
     return total
 
 
