@@ -34,7 +34,8 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(runs):
-    return TestClient(create_app(Explorer([str(r) for r in runs])))
+    return TestClient(create_app(Explorer([str(r) for r in runs])),
+                      base_url="http://127.0.0.1:8765")
 
 
 def test_api_decodes_items_maps_and_interpolates(client):
@@ -106,6 +107,81 @@ def test_a_batch_of_4097_codes_under_the_size_limit_is_refused(client):
     r = client.post("/api/runs/small/decode", content=body,
                     headers={"content-type": "application/json"})
     assert r.status_code == 422
+
+
+@pytest.mark.parametrize("headers,code", [
+    ({"host": "evil.example:8765"}, 403),  # a rebound DNS name: refused even for a read
+    ({"host": "localhost:8765"}, 200),
+    ({"host": "[::1]:8765"}, 200),
+    ({"origin": "http://evil.example"}, 403),  # a cross-site write
+    ({"origin": "null"}, 403),
+    ({"sec-fetch-site": "cross-site"}, 403),
+    ({"origin": "http://127.0.0.1:8765"}, 200),  # the page itself
+    ({"content-type": "text/plain"}, 422),  # a "simple" request needs no CORS preflight
+])
+def test_other_hosts_cross_site_writes_and_untyped_bodies_are_refused(client, headers, code):
+    body = json.dumps({"z": [[0.0] * 6]})
+    r = client.post("/api/runs/small/decode", content=body,
+                    headers={"content-type": "application/json", **headers})
+    assert r.status_code == code, r.text[:300]
+    assert "access-control-allow-origin" not in r.headers
+    if headers.get("host", "").startswith("evil"):
+        assert client.get("/api/runs", headers=headers).status_code == 403
+
+
+def test_served_names_follow_the_bound_address():
+    from latentatlas.explorer.guard import host_name, served_names
+
+    assert {"127.0.0.1", "localhost", "::1"} <= served_names("127.0.0.1")
+    assert served_names("192.168.1.5") == {"192.168.1.5"}
+    assert served_names("0.0.0.0") is None  # every interface: any name (the CLI warns)
+    assert served_names("0.0.0.0", ("atlas.lan",)) == {"atlas.lan"}
+    assert host_name("[::1]:80") == "::1" and host_name("LocalHost:1") == "localhost"
+
+
+def test_a_chunked_body_over_the_limit_gets_413(client):
+    def chunks():
+        yield b'{"z": ['
+        for _ in range(80_000):  # 1.1 MB
+            yield b"[0,0,0,0,0,0],"
+        yield b"[0,0,0,0,0,0]]}"
+
+    r = client.post("/api/runs/small/decode", content=chunks(),
+                    headers={"content-type": "application/json"})
+    assert "content-length" not in r.request.headers  # really streamed
+    assert r.status_code == 413 and "bytes" in r.json()["detail"]
+
+
+def test_a_failing_decode_fails_every_waiting_request_and_the_batcher_recovers(runs):
+    import asyncio
+
+    import torch
+
+    from latentatlas.explorer.batching import DecodeBatcher
+
+    view = Explorer([str(runs[0])]).runs["small"]
+    decode, failures = view.decode, []
+
+    def flaky(z):  # the first model call breaks, as a real out-of-memory would
+        if not failures:
+            failures.append(len(z))
+            raise RuntimeError("out of memory")
+        return decode(z)
+
+    view.decode = flaky
+    batcher = DecodeBatcher(view)
+    z = torch.randn(8, 6, generator=torch.Generator().manual_seed(1))
+
+    async def all_at_once():
+        return await asyncio.gather(*(batcher.decode(row) for row in z),
+                                    return_exceptions=True)
+
+    first = asyncio.run(all_at_once())
+    broken = [r for r in first if isinstance(r, RuntimeError)]
+    assert len(broken) == failures[0] >= 1  # every request of the failed batch got the error
+    assert all(isinstance(r, bytes) for r in first if r not in broken)
+    second = asyncio.run(all_at_once())
+    assert second == decode(z) and not batcher.busy and not batcher.pending
 
 
 def test_concurrent_decodes_are_batched_and_equal_single_decodes(runs):
@@ -321,9 +397,9 @@ def text_run(tmp_path_factory):
     return run
 
 
-def _serve(run):
+def _serve(*runs):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "latentatlas", "explore", str(run),
+    proc = subprocess.Popen([sys.executable, "-m", "latentatlas", "explore", *map(str, runs),
                              "--port", str(port)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -405,3 +481,63 @@ def test_export_is_capped_by_pixels_and_checks_its_span(tmp_path):
     assert not (tmp_path / "x.html").exists()
     info = export_html(run, tmp_path / "ok.html", knobs=2, steps=3, items=2)
     assert info["decodes"] == 18 and (tmp_path / "ok.html").is_file()
+
+
+def test_two_text_runs_compare_in_the_browser(text_run, browser, tmp_path):
+    other = tmp_path / "ae"  # a second model of the same corpus: an autoencoder
+    p = cli("train", "--model", "text-ae", "--data", "grammar", "--latent-dim", "4",
+            "--hidden", "64", "--embed-dim", "32", "--batch-size", "64", "--epochs", "3",
+            "--threads", "1", "--quiet", "--out", str(other))
+    assert p.returncode == 0, p.stderr
+    proc, url = _serve(text_run, other)
+    try:
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        page.select_option("#compare", "ae")
+        seen = set()
+        slider = page.locator("#knobs input[type=range]").first
+        for i, v in enumerate(("-3", "3")):
+            slider.fill(v)
+            page.wait_for_function(f"window.__decodes >= {i + 2}")
+            page.wait_for_function("document.querySelector('#compared-sentence').textContent")
+            seen.add(page.text_content("#compared-sentence"))
+        assert all(s.strip() for s in seen) and not errors, (seen, errors)
+        _shot(page, "explorer-text-compare")
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_a_tiny_run_serves_a_working_page(browser, tmp_path):
+    """A 1-D latent, 3 training items and 1 test item: the page works (knob, map, decode)."""
+    run = tmp_path / "tiny"
+    p = cli("train", "--data", "shapes", "--n-train", "3", "--n-test", "1", "--latent-dim", "1",
+            "--hidden", "16", "--batch-size", "2", "--epochs", "1", "--threads", "1",
+            "--quiet", "--out", str(run))
+    assert p.returncode == 0, p.stderr
+    proc, url = _serve(run)
+    try:
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        page.locator("#knobs input[type=range]").first.fill("2")
+        page.wait_for_function("window.__decodes >= 2")
+        assert not errors, errors
+        assert page.get_attribute("#decoded", "src")
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    one = tmp_path / "one"
+    p = cli("train", "--data", "shapes", "--n-train", "1", "--n-test", "1", "--latent-dim", "2",
+            "--hidden", "16", "--epochs", "1", "--threads", "1", "--quiet", "--out", str(one))
+    assert p.returncode == 0, p.stderr
+    p = cli("explore", str(one))
+    assert p.returncode == 2 and "at least 2 training items" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1

@@ -10,8 +10,11 @@ def embed_2d(codes: torch.Tensor, method: str = "auto", seed: int = 0) -> tuple[
     """(N, D) codes -> (N, 2) coordinates and the method used.
 
     ``auto``: the raw axes for a 2-D latent, else UMAP when umap-learn is installed, else PCA.
+    A 1-D latent, or fewer than 3 items, gets PCA's axes padded with zeros (a line, a point).
     """
     x = codes.double().numpy()
+    if method == "auto" and (x.shape[1] < 2 or len(x) < 3):
+        method = "pca"
     if method == "auto":
         if x.shape[1] == 2:
             method = "raw"
@@ -29,7 +32,11 @@ def embed_2d(codes: torch.Tensor, method: str = "auto", seed: int = 0) -> tuple[
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        return PCA(n_components=2, svd_solver="full").fit_transform(x), "pca"
+        k = min(2, x.shape[1], len(x) - 1)
+        xy = np.zeros((len(x), 2))
+        if k >= 1:
+            xy[:, :k] = PCA(n_components=k, svd_solver="full").fit_transform(x)
+        return xy, "pca"
     if method == "umap":
         import umap
 

@@ -16,6 +16,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--port", type=int, default=8765)
     ex.add_argument("--host", default="127.0.0.1",
                     help="address to bind (default: this machine only)")
+    ex.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                    help="another host name the page may be reached by (repeatable); requests "
+                         "naming any other host are refused (a DNS-rebinding guard)")
     ex.add_argument("--threads", type=positive_int, default=1,
                     help="torch threads per decode (requests are decoded one at a time per "
                          "run; default 1 leaves a core for the server)")
@@ -51,7 +54,8 @@ def cmd_explore(a: argparse.Namespace) -> int:
               "can use the explorer", file=sys.stderr)
     print(f"explorer: http://{'127.0.0.1' if a.host == '0.0.0.0' else a.host}:{a.port}/ "
           f"({', '.join(explorer.runs)}); Ctrl-C stops it", flush=True)
-    uvicorn.run(create_app(explorer), host=a.host, port=a.port, log_level="warning")
+    app = create_app(explorer, bind=a.host, allow_hosts=tuple(a.allow_host))
+    uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
     return 0
 
 

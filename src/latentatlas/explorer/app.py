@@ -3,7 +3,8 @@
 Every request is validated: a latent of the wrong length, rows of different lengths, NaN,
 infinite or huge values, more than 4,096 codes, an unknown run or concept, a string over its
 length limit, or a body over 1 MB is a 4xx answer with a message.
-Runs are addressed by id, never by a path from the client.
+Runs are addressed by id, never by a path from the client. Requests naming another host, and
+writes from another site, are refused (``explorer.guard``); a JSON body must say it is JSON.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from ..concepts.store import NAME_MAX
 from ..errors import UserError
 from .batching import DecodeBatcher
+from .guard import HostGuard, served_names
 from .session import MAX_BATCH, Explorer, RunView
 
 MAX_BODY = 1_000_000  # bytes
@@ -56,13 +58,11 @@ class TranslateRequest(BaseModel):
     z: list[float] = Field(..., min_length=1, max_length=4096)
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """ASGI middleware: a request body over ``limit`` bytes gets 413, whether it declares its
-    length or streams it (a plain ASGI class: no per-request task as in BaseHTTPMiddleware)."""
+    length or streams it in chunks. The body is read here first (at most ``limit`` bytes), so
+    the app never sees part of one: a framework that reads a body catches errors raised while
+    reading and would answer 422 instead. A plain ASGI class: no per-request task."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
@@ -80,27 +80,28 @@ class BodyLimit:
         size = dict(scope["headers"]).get(b"content-length")
         if size is not None and (not size.isdigit() or int(size) > self.limit):
             return await self._reject(send)
-        seen = 0
-        started = False
-
-        async def counted():
-            nonlocal seen
+        parts, seen = [], 0
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            seen += len(chunk)
             if seen > self.limit:
-                raise _TooLarge
-            return message
+                return await self._reject(send)
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body, given = b"".join(parts), False
 
-        async def tracked(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def replay():
+            nonlocal given
+            if not given:
+                given = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect
 
-        try:
-            await self.app(scope, counted, tracked)
-        except _TooLarge:
-            if not started:
-                await self._reject(send)
+        return await self.app(scope, replay, send)
 
 
 def _finite(values) -> None:
@@ -114,10 +115,16 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def create_app(explorer: Explorer) -> FastAPI:
-    """The FastAPI app serving ``explorer``'s runs."""
-    app = FastAPI(title="Latent Atlas explorer", docs_url=None, redoc_url=None)
+def create_app(explorer: Explorer, bind: str = "127.0.0.1",
+               allow_hosts: tuple[str, ...] = ()) -> FastAPI:
+    """The FastAPI app serving ``explorer``'s runs on address ``bind``: it answers requests that
+    name ``bind`` (and the loopback names when ``bind`` is loopback) or one of ``allow_hosts``."""
+    # strict_content_type (FastAPI >= 0.132): a body without a JSON content type is not parsed,
+    # so a page elsewhere cannot post a "simple" text/plain request without a CORS preflight
+    app = FastAPI(title="Latent Atlas explorer", docs_url=None, redoc_url=None,
+                  strict_content_type=True)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(HostGuard, names=served_names(bind, allow_hosts))
     batchers = {rid: DecodeBatcher(view) for rid, view in explorer.runs.items()}
     app.state.batchers = batchers
     static = resources.files("latentatlas.explorer") / "static"

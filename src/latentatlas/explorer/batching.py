@@ -25,6 +25,7 @@ class DecodeBatcher:
         self.view = view
         self.pending: list[tuple[torch.Tensor, bytes, asyncio.Future]] = []
         self.busy = False
+        self.task: asyncio.Task | None = None  # held: the loop keeps only a weak reference
         self.cache: OrderedDict[bytes, bytes | str] = OrderedDict()
         self.cache_size = cache_size
         self.worker = ThreadPoolExecutor(1, thread_name_prefix=f"decode-{view.id}")
@@ -39,7 +40,7 @@ class DecodeBatcher:
         self.pending.append((z, key, fut))
         if not self.busy:
             self.busy = True
-            asyncio.get_running_loop().create_task(self._drain())
+            self.task = asyncio.get_running_loop().create_task(self._drain())
         return await fut
 
     async def _drain(self) -> None:
@@ -62,5 +63,9 @@ class DecodeBatcher:
                         fut.set_result(value)
                 while len(self.cache) > self.cache_size:
                     self.cache.popitem(last=False)
-        finally:
+        finally:  # cancelled or broken: nobody waits forever
             self.busy = False
+            waiting, self.pending = self.pending, []
+            for _, _, fut in waiting:
+                if not fut.done():
+                    fut.set_exception(RuntimeError("the decoder stopped"))

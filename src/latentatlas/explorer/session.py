@@ -51,7 +51,7 @@ class RunView:
     items: object  # test images (N, C, H, W) or test texts
     knobs: Knobs
     unit_order: list[int]
-    unit_sd: torch.Tensor  # (D,) sd of each coordinate over the test codes
+    unit_sd: torch.Tensor  # (D,) sd of each coordinate over the training codes
     map_xy: np.ndarray  # (M, 2) for the first M test items
     map_method: str
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -118,8 +118,10 @@ class RunView:
                 "classes": self.classes,
                 "knobs": {"components": k.components_.tolist(), "mean": k.mean_.tolist(),
                           "scale": k.scale_.tolist(),
-                          "explained": k.explained_variance_ratio_.tolist()},
-                "units": {"order": self.unit_order, "sd": self.unit_sd.tolist()}}
+                          # codes that do not vary at all give 0/0 ratios: JSON has no NaN
+                          "explained": k.explained_variance_ratio_.nan_to_num(0.0).tolist()},
+                "units": {"order": self.unit_order,
+                          "sd": self.unit_sd.nan_to_num(0.0).tolist()}}
 
     def map_points(self) -> dict:
         labels = self.labels or [-1] * len(self.map_xy)
@@ -167,16 +169,21 @@ def open_run(run_dir: str | Path, run_id: str, data_dir: str | Path | None = Non
     codes = run_codes(path, "test", model=model, data=data)
     train = run_codes(path, "train", model=model, data=data)
     items, _ = split_items(data, "test")
-    k = min(5, codes.mu.shape[1])
-    knobs = Knobs(k).fit(train.mu)
-    stats = unit_stats(codes.mu, codes.logvar)
+    if len(train.mu) < 2 or len(codes.mu) < 1:
+        raise UserError(f"{path} was trained on {len(train.mu)} items and tested on "
+                        f"{len(codes.mu)}: the explorer needs at least 2 training items and 1 "
+                        "test item (train with a larger --n-train / --n-test)")
+    # knobs and unit ranges come from the training codes (the test split may hold one item);
+    # n items span at most n - 1 directions around their mean
+    knobs = Knobs(min(5, train.mu.shape[1], len(train.mu) - 1)).fit(train.mu)
+    stats = unit_stats(train.mu, train.logvar)
     m = min(MAP_POINTS, len(codes.mu))
     xy, method = embed_2d(codes.mu[:m], "raw" if codes.mu.shape[1] == 2 else "pca")
     labels = codes.labels.tolist() if codes.labels is not None else None
     return RunView(id=run_id, path=path, kind="text" if text else "image", model=model,
                    codes=codes.mu, labels=labels, classes=data.classes, items=items,
                    knobs=knobs, unit_order=[int(u) for u in stats.order()],
-                   unit_sd=codes.mu.std(0), map_xy=xy, map_method=method)
+                   unit_sd=train.mu.std(0), map_xy=xy, map_method=method)
 
 
 class Explorer:

@@ -16,7 +16,7 @@ from safetensors.torch import save_file
 from ..atlas import run_codes
 from ..errors import OptionError, UserError
 from ..fileio import write_atomic
-from ..models.rundir import WEIGHTS, load, load_image_data, read_config
+from ..models.rundir import WEIGHTS, load, load_image_data, load_run_data, read_config, run_kind
 from .maps import make_map, map_from_state, map_state
 from .relative import relative_agreement
 from .similarity import cka, shuffled_null, svcca
@@ -36,10 +36,13 @@ def _same_data(runs: list[str | Path]) -> None:
             raise UserError(f"the runs' codes hold different item counts ({what} items: "
                             + ", ".join(sorted("all" if n is None else str(n) for n in sizes))
                             + ")")
-    settings = {(s.get("seed", 0) if s.get("name") == "shapes" else 0, s.get("image_size"))
-                for s in specs}
+    # the seed draws the items of shapes and of the text corpora (their split and sample)
+    seeded = [s.get("name") == "shapes" or run_kind(r).text
+              for s, r in zip(specs, runs, strict=True)]
+    settings = {(s.get("seed", 0) if seeded_ else 0, s.get("image_size"), s.get("n"))
+                for s, seeded_ in zip(specs, seeded, strict=True)}
     if len(settings) != 1:
-        raise UserError("the runs' datasets differ in their settings (seed or image size)")
+        raise UserError("the runs' datasets differ in their settings (seed, size or image size)")
 
 
 def paired_codes(runs: list[str | Path], split: str, data_dir: str | Path | None = None,
@@ -48,7 +51,7 @@ def paired_codes(runs: list[str | Path], split: str, data_dir: str | Path | None
     (cached codes), or of ``dataset`` when one is named (encoded afresh by each model)."""
     if dataset is None:
         _same_data(runs)
-        data = load_image_data(runs[0], data_dir)
+        data = load_run_data(runs[0], data_dir)  # images, or the texts of a shared corpus
         codes = [run_codes(r, split, data=data).mu for r in runs]
     else:
         from ..atlas import encode
