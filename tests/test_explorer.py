@@ -483,6 +483,16 @@ def test_export_is_capped_by_pixels_and_checks_its_span(tmp_path):
     assert info["decodes"] == 18 and (tmp_path / "ok.html").is_file()
 
 
+def _ready_page(browser, url):
+    """A page of the explorer at ``url``, loaded, and the list its script errors go to."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    return page, errors
+
+
 def test_two_text_runs_compare_in_the_browser(text_run, browser, tmp_path):
     other = tmp_path / "ae"  # a second model of the same corpus: an autoencoder
     p = cli("train", "--model", "text-ae", "--data", "grammar", "--latent-dim", "4",
@@ -491,11 +501,7 @@ def test_two_text_runs_compare_in_the_browser(text_run, browser, tmp_path):
     assert p.returncode == 0, p.stderr
     proc, url = _serve(text_run, other)
     try:
-        page = browser.new_page()
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        page, errors = _ready_page(browser, url)
         page.select_option("#compare", "ae")
         seen = set()
         slider = page.locator("#knobs input[type=range]").first
@@ -521,11 +527,7 @@ def test_a_tiny_run_serves_a_working_page(browser, tmp_path):
     assert p.returncode == 0, p.stderr
     proc, url = _serve(run)
     try:
-        page = browser.new_page()
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        page, errors = _ready_page(browser, url)
         page.locator("#knobs input[type=range]").first.fill("2")
         page.wait_for_function("window.__decodes >= 2")
         assert not errors, errors

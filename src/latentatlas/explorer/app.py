@@ -10,7 +10,6 @@ writes from another site, are refused (``explorer.guard``); a JSON body must say
 from __future__ import annotations
 
 import base64
-import json
 import math
 from importlib import resources
 from typing import Literal
@@ -25,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from ..concepts.store import NAME_MAX
 from ..errors import UserError
 from .batching import DecodeBatcher
-from .guard import HostGuard, served_names
+from .guard import HostGuard, send_json, served_names
 from .session import MAX_BATCH, Explorer, RunView
 
 MAX_BODY = 1_000_000  # bytes
@@ -68,11 +67,7 @@ class BodyLimit:
         self.app, self.limit = app, limit
 
     async def _reject(self, send) -> None:
-        body = json.dumps({"detail": f"request body over {self.limit:,} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 413, f"request body over {self.limit:,} bytes")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

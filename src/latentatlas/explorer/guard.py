@@ -41,6 +41,15 @@ def served_names(bind: str, extra: tuple[str, ...] = ()) -> frozenset[str] | Non
     return frozenset(names)
 
 
+async def send_json(send, status: int, detail: str) -> None:
+    """Answer an ASGI request with ``{"detail": ...}`` from a middleware, before any app."""
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class HostGuard:
     """ASGI middleware: 403 for a ``Host`` it does not serve, and for a write (any method but
     GET, HEAD, OPTIONS) whose ``Origin`` is another site than the one it was sent to."""
@@ -48,27 +57,19 @@ class HostGuard:
     def __init__(self, app, names: frozenset[str] | None):
         self.app, self.names = app, names
 
-    @staticmethod
-    async def _refuse(send, why: str) -> None:
-        body = json.dumps({"detail": why}).encode()
-        await send({"type": "http.response.start", "status": 403,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get(b"host", "")
         if self.names is not None and host_name(host) not in self.names:
-            return await self._refuse(send, "this explorer does not serve that host name")
+            return await send_json(send, 403, "this explorer does not serve that host name")
         if scope["method"] not in SAFE_METHODS:
             origin = headers.get(b"origin")
             if origin is not None:
                 parts = urlsplit(origin)
                 if origin == "null" or parts.netloc.lower() != host.strip().lower():
-                    return await self._refuse(send, "writes from another site are refused")
+                    return await send_json(send, 403, "writes from another site are refused")
             if headers.get(b"sec-fetch-site") == "cross-site":
-                return await self._refuse(send, "writes from another site are refused")
+                return await send_json(send, 403, "writes from another site are refused")
         return await self.app(scope, receive, send)
