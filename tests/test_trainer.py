@@ -129,6 +129,28 @@ def test_sigkill_mid_epoch_resumes_from_last_checkpoint(tmp_path, uninterrupted)
     assert not list(out.rglob(".*.tmp")), "a temporary file was left behind"
 
 
+def test_sigkill_during_a_checkpoint_write_then_resume_is_exact(tmp_path, uninterrupted):
+    """Killed while epoch 2's checkpoint is being written (its temporary file exists): epoch
+    1's checkpoint is intact, --resume redoes epoch 2 exactly and removes the half write."""
+    out = tmp_path / "run"
+    ckpt = out / "checkpoint"
+    proc = subprocess.Popen(_train_cmd(out), cwd=REPO)
+    _wait_for(ckpt / "state.safetensors", proc)  # epoch 1's checkpoint is complete
+    end = time.time() + 120
+    while proc.poll() is None and time.time() < end:
+        if any(name.endswith(".tmp") for name in os.listdir(ckpt)):
+            os.kill(proc.pid, signal.SIGKILL)  # mid-write: the rename has not happened
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the write was not caught in progress"
+    half = [p for p in ckpt.iterdir() if p.name.endswith(".tmp")]
+    assert half, "the kill came after the write finished"
+    subprocess.run(_train_cmd(out, "--resume"), check=True, cwd=REPO, timeout=600)
+    _assert_same(_weights(out), uninterrupted)
+    assert not any(p.exists() for p in half)  # the resumed run cleaned the stale write
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+
+
 def test_resume_needs_a_checkpoint_and_force_needs_a_run(tmp_path):
     from latentatlas import fit
 

@@ -88,7 +88,7 @@ def run_codes(run_dir: str | Path, split: str = "test", *, model: LatentModel | 
     if path.is_file():
         try:
             with safe_open(str(path), framework="pt") as f:
-                if f.metadata().get("key") == key:
+                if (f.metadata() or {}).get("key") == key:  # no metadata: rebuilt below
                     logvar = f.get_tensor("logvar") if "logvar" in f.keys() else None
                     return Codes(f.get_tensor("mu"), logvar, labels)
         except (SafetensorError, OSError, KeyError):

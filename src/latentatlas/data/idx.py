@@ -24,13 +24,41 @@ _DTYPES = {
 }
 
 
+MAX_BYTES = 4 << 30  # the largest data an IDX header may state (Fashion-MNIST's is 47 MB)
+
+
+def _gunzip(raw: bytes, path: Path) -> bytes:
+    """Decompress a gzip IDX file no further than its header says it holds, so a small file
+    that expands without end (a gzip bomb) is refused after reading at most that much."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = d.decompress(raw, 4 + 4 * 255)  # enough for the longest header
+    header = 4 + 4 * out[3] if len(out) >= 4 else len(out)
+    if len(out) < header:
+        out += d.decompress(d.unconsumed_tail, header - len(out))
+    if len(out) < header or out[:2] != b"\0\0" or out[2] not in _DTYPES:
+        return out + d.flush()  # not an IDX header: read_idx says what is wrong
+    shape = [int.from_bytes(out[4 + 4 * i: 8 + 4 * i], "big") for i in range(out[3])]
+    total = header + int(np.prod(shape, dtype=object)) * _DTYPES[out[2]].itemsize
+    if total - header > MAX_BYTES:
+        raise UserError(f"{path}: its header states {total - header:,} bytes of data, more "
+                        f"than the {MAX_BYTES:,} this reader takes")
+    if len(out) <= total:
+        out += d.decompress(d.unconsumed_tail, total + 1 - len(out))
+    if len(out) > total:
+        raise UserError(f"{path} expands past the {total - header:,} bytes its header states "
+                        "(corrupted, or not an IDX file)")
+    if not d.eof:
+        raise EOFError("the compressed stream ends early")
+    return out
+
+
 def read_idx(path: str | Path) -> np.ndarray:
     """Read one IDX file; a truncated, corrupted or non-IDX file raises ``UserError`` naming it."""
     path = Path(path)
     try:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+            raw = _gunzip(raw, path)
     except (OSError, EOFError, zlib.error) as e:
         raise UserError(f"cannot read {path}: {e} (the file is truncated or corrupted)") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
@@ -40,7 +68,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     if ndim == 0 or len(raw) < header:
         raise UserError(f"{path} is truncated: its IDX header is incomplete")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if len(raw) - header != expected:
         raise UserError(
             f"{path} is truncated or corrupted: header says {shape} ({expected:,} bytes of data) "

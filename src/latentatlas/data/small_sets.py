@@ -13,6 +13,7 @@ from ..errors import UserError
 from .base import ImageData
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+MAX_PIXELS = 4096 * 4096  # per image; larger ones are refused before they are decoded
 
 
 def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,13 +51,18 @@ def _read_labels(folder: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     labels = {}
-    with path.open(newline="", encoding="utf-8") as fh:
-        for i, row in enumerate(csv.reader(fh), start=1):
-            if not row or (i == 1 and [c.strip().lower() for c in row[:2]] == ["file", "label"]):
-                continue
-            if len(row) < 2:
-                raise UserError(f"{path}:{i}: expected 'file,label'")
-            labels[row[0].strip()] = row[1].strip()
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path} is not UTF-8 text (byte {e.start}); convert it first") from None
+    for i, row in enumerate(csv.reader(text.splitlines()), start=1):
+        if not row or (i == 1 and [c.strip().lower() for c in row[:2]] == ["file", "label"]):
+            continue
+        if len(row) < 2:
+            raise UserError(f"{path}:{i}: expected 'file,label'")
+        labels[row[0].strip()] = row[1].strip()
     return labels
 
 
@@ -77,10 +83,14 @@ def load_folder(path: str | Path, image_size: int | None = None, seed: int = 0) 
     pics = []
     for p in files:
         try:
-            with Image.open(p) as im:
+            with Image.open(p) as im:  # reads the header only: the size before any pixels
+                if im.width * im.height > MAX_PIXELS:
+                    raise UserError(f"image {p} is {im.width}x{im.height} pixels, over the "
+                                    f"{MAX_PIXELS:,} this loader decodes (a decompression "
+                                    "bomb, or resize it first)")
                 im.load()
                 pics.append(im.copy())
-        except (UnidentifiedImageError, OSError) as e:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
             raise UserError(f"cannot read image {p}: {e}") from None
     color = any(im.mode not in ("L", "1", "I", "I;16", "LA") for im in pics)
     mode = "RGB" if color else "L"

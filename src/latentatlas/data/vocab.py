@@ -138,6 +138,10 @@ class Vocab:
             tokens, level = saved["tokens"], saved.get("level", "word")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             raise UserError(f"cannot read {path}: {e}") from None
-        if list(tokens[: len(SPECIALS)]) != list(SPECIALS):
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise UserError(f"{path}: 'tokens' must be a list of strings")
+        if tokens[: len(SPECIALS)] != list(SPECIALS):
             raise UserError(f"{path} does not start with {', '.join(SPECIALS)}")
+        if len(set(tokens)) != len(tokens):
+            raise UserError(f"{path} lists a token twice")
         return cls(tokens[len(SPECIALS):], level)

@@ -140,6 +140,10 @@ def load(run_dir: str | Path) -> torch.nn.Module:
     load_weights(model, weights)
     if get_kind(config["kind"]).text:  # text models carry their vocabulary
         model.vocab = Vocab.load(Path(run_dir) / VOCAB)
+        size = getattr(model.config, "vocab_size", len(model.vocab))
+        if len(model.vocab) != size:
+            raise UserError(f"{Path(run_dir) / VOCAB} holds {len(model.vocab)} tokens but the "
+                            f"model was trained on {size}: the file does not belong to this run")
     return model.eval()
 
 

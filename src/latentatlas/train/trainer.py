@@ -151,6 +151,10 @@ def train(
     any other files of the run (a text model's vocab.json) once the directory is ready.
     """
     config.validate()
+    for split, data in (("training", train_data), ("test", test_data)):
+        if len(_as_tuple(data)[0]) == 0:
+            raise UserError(f"the {split} set is empty: there is nothing to "
+                            f"{'train on' if split == 'training' else 'measure the model on'}")
     ckpt_dir = Path(out) / "checkpoint"
     if resume and (Path(out) / runfile.WEIGHTS).is_file() and not has_checkpoint(ckpt_dir):
         raise UserError(f"{out} has trained weights but no checkpoint to resume from; train it "
