@@ -31,6 +31,18 @@ def idx_dir(tmp_path: Path) -> Path:
     return d
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A small trained VAE run (shapes, 3-D latent, one epoch) that tests read, never change
+    (copy it first)."""
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    p = cli("train", "--data", "shapes", "--n-train", "256", "--n-test", "64", "--hidden",
+            "16", "--latent-dim", "3", "--epochs", "1", "--threads", "1", "--quiet",
+            "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    return out
+
+
 def cli(*args: str) -> subprocess.CompletedProcess:
     """Run the ``latentatlas`` command in this process (its ``main``, as the console script
     calls it), capturing what it prints; torch's thread count is restored afterwards."""
@@ -48,6 +60,16 @@ def cli(*args: str) -> subprocess.CompletedProcess:
         torch.set_num_threads(threads)
     return subprocess.CompletedProcess(["latentatlas", *args], code, out.getvalue(),
                                        err.getvalue())
+
+
+def assert_one_error(p: subprocess.CompletedProcess, *words: str) -> None:
+    """The command failed as bad input should: exit status 2 and one ``error:`` line that
+    holds each of ``words``, no traceback."""
+    assert p.returncode == 2, (p.returncode, p.stderr[-2000:])
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), p.stderr[-2000:]
+    for w in words:
+        assert w in lines[0], (w, lines[0])
 
 
 def cli_process(*args: str, env: dict | None = None, timeout: float = 300,

@@ -15,15 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from latentatlas.data.idx import write_idx
 
-from .conftest import cli
-
-
-def _one_error(p, *names: str) -> None:
-    assert p.returncode == 2, (p.returncode, p.stderr[-2000:])
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), p.stderr[-2000:]
-    for name in names:
-        assert name in lines[0], (name, lines[0])
+from .conftest import assert_one_error, cli
 
 
 def _train_on(tmp_path: Path, data: str, *extra: str):
@@ -35,13 +27,8 @@ def _train_on(tmp_path: Path, data: str, *extra: str):
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bad") / "run"
-    p = cli("train", "--data", "shapes", "--n-train", "256", "--n-test", "64", "--hidden",
-            "16", "--latent-dim", "2", "--epochs", "1", "--threads", "1", "--quiet",
-            "--out", str(out))
-    assert p.returncode == 0, p.stderr
-    return out
+def run(tiny_run) -> Path:
+    return tiny_run
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +56,13 @@ def copy(run, tmp_path) -> Path:
 def test_a_damaged_config_is_named(copy, damage):
     path = copy / "config.json"
     path.write_text(damage(path.read_text()))
-    _one_error(cli("info", str(copy)), "config.json")
+    assert_one_error(cli("info", str(copy)), "config.json")
 
 
 def test_a_checkpoint_without_metadata_is_named(copy):
     path = copy / "checkpoint" / "state.safetensors"
     save_file(load_file(str(path)), str(path))  # the same tensors, no metadata
-    _one_error(cli("train", "--resume", "--epochs", "2", "--quiet", "--out", str(copy)),
+    assert_one_error(cli("train", "--resume", "--epochs", "2", "--quiet", "--out", str(copy)),
                "state.safetensors")
 
 
@@ -90,13 +77,13 @@ def test_a_checkpoint_of_another_optimizer_is_named(copy):
         meta = f.metadata()
     save_file(tensors, str(path), metadata=meta)
     weights = (copy / "model.safetensors").read_bytes()
-    _one_error(cli("train", "--resume", "--epochs", "2", "--quiet", "--out", str(copy)),
+    assert_one_error(cli("train", "--resume", "--epochs", "2", "--quiet", "--out", str(copy)),
                "another optimizer")
     assert (copy / "model.safetensors").read_bytes() == weights  # nothing overwritten
     state = json.loads(meta["state"])
     save_file(load_file(str(path)) | {moment: tensors[moment]}, str(path),
               metadata={"state": json.dumps({**state, "optimizer": "SGD"})})
-    _one_error(cli("train", "--resume", "--epochs", "2", "--quiet", "--out", str(copy)),
+    assert_one_error(cli("train", "--resume", "--epochs", "2", "--quiet", "--out", str(copy)),
                "another optimizer")
 
 
@@ -116,9 +103,9 @@ def test_a_vocabulary_of_another_size_is_named(text_run, tmp_path):
     vocab = json.loads((copy / "vocab.json").read_text())
     vocab["tokens"].append("zzzextra")
     (copy / "vocab.json").write_text(json.dumps(vocab))
-    _one_error(cli("info", str(copy)), "vocab.json", "tokens")
+    assert_one_error(cli("info", str(copy)), "vocab.json", "tokens")
     (copy / "vocab.json").write_text(json.dumps({"tokens": {"a": 1}}))
-    _one_error(cli("info", str(copy)), "vocab.json")
+    assert_one_error(cli("info", str(copy)), "vocab.json")
 
 
 def _png(width: int, height: int, rows) -> bytes:
@@ -142,7 +129,7 @@ def test_a_png_decompression_bomb_is_refused_before_decoding(tmp_path):
     bomb = _png(side, side, (bytes(side) for _ in range(side)))
     assert len(bomb) < 1_000_000
     (folder / "bomb.png").write_bytes(bomb)
-    _one_error(_train_on(tmp_path, f"images:{folder}"), "bomb.png", "pixels")
+    assert_one_error(_train_on(tmp_path, f"images:{folder}"), "bomb.png", "pixels")
 
 
 def test_a_non_utf8_labels_file_is_named(tmp_path):
@@ -151,7 +138,7 @@ def test_a_non_utf8_labels_file_is_named(tmp_path):
     for i in range(3):
         (folder / f"{i}.png").write_bytes(_png(8, 8, [bytes([i * 40]) * 8] * 8))
     (folder / "labels.csv").write_bytes(b"file,label\n0.png,caf\xe9\n")
-    _one_error(_train_on(tmp_path, f"images:{folder}"), "labels.csv", "UTF-8")
+    assert_one_error(_train_on(tmp_path, f"images:{folder}"), "labels.csv", "UTF-8")
 
 
 def test_a_gzip_idx_expanding_past_its_stated_size_is_refused(tmp_path):
@@ -164,7 +151,7 @@ def test_a_gzip_idx_expanding_past_its_stated_size_is_refused(tmp_path):
     z = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip: 200 MB of zeros in ~200 kB
     bomb = z.compress(header) + b"".join(z.compress(bytes(1 << 20)) for _ in range(200))
     (d / "train-images-idx3-ubyte.gz").write_bytes(bomb + z.flush())
-    _one_error(_train_on(tmp_path, "fashion-mnist", "--data-dir", str(tmp_path)),
+    assert_one_error(_train_on(tmp_path, "fashion-mnist", "--data-dir", str(tmp_path)),
                "train-images-idx3-ubyte.gz", "expands past")
 
 
@@ -174,5 +161,5 @@ def test_an_empty_training_set_is_refused_and_writes_nothing(tmp_path):
     for split, n in (("train", 0), ("t10k", 4)):
         write_idx(d / f"{split}-images-idx3-ubyte.gz", np.zeros((n, 28, 28)))
         write_idx(d / f"{split}-labels-idx1-ubyte.gz", np.zeros(n))
-    _one_error(_train_on(tmp_path, "fashion-mnist", "--data-dir", str(tmp_path)),
+    assert_one_error(_train_on(tmp_path, "fashion-mnist", "--data-dir", str(tmp_path)),
                "training set is empty")

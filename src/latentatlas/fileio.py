@@ -5,11 +5,15 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from .errors import OptionError
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read the process umask (there is no way to read it without setting it)
@@ -74,9 +78,70 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> None:
-    """Call ``write(tmp_path)`` and move the result onto ``path`` atomically."""
+    """Call ``write(tmp_path)`` and move the result onto ``path`` atomically. A writer that
+    reports a failed write in its own exception (safetensors does) raises ``OSError``."""
+    from safetensors import SafetensorError
+
     with atomic_path(path) as tmp:
-        write(tmp)
+        try:
+            write(tmp)
+        except SafetensorError as e:
+            code = re.search(r"os error (\d+)", str(e))
+            if code is None:
+                raise
+            number = int(code.group(1))
+            raise OSError(number, os.strerror(number), str(path)) from None
+
+
+def check_output(path: str | os.PathLike[str], *, folder: bool = False,
+                 option: str = "out") -> None:
+    """Refuse an output path that cannot be written, before any work is done: a file whose
+    folder is missing or not writable, an existing path that is not a regular file (``/dev/null``
+    would be replaced by the atomic rename), or a ``folder`` under an unwritable one. The folder
+    is probed by creating a file in it, so a read-only mount is caught even for root."""
+    p = Path(path)
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise OptionError(option, f"{p} exists and is not a folder")
+        target = p
+        while not target.exists():  # the nearest folder that exists: the rest is created
+            target = target.parent
+    else:
+        if p.exists() and not p.is_file():
+            raise OptionError(option, f"{p} exists and is not a regular file")
+        target = p.parent
+        if not target.is_dir():
+            raise OptionError(option, f"{p}: the folder {target} does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".latentatlas-probe.", dir=target)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OptionError(option, f"{p}: cannot write in {target} ({e.strerror})") from None
+
+
+_NOTED: set[str] = set()
+
+
+def note_once(message: str) -> None:
+    """Print ``note: message`` to stderr the first time this process says it."""
+    if message not in _NOTED:
+        _NOTED.add(message)
+        print(f"note: {message}", file=sys.stderr)
+
+
+def write_cache(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> bool:
+    """``write_atomic`` for a file that only saves recomputing (a codes cache, a fitted map):
+    a folder that cannot be written is said once, not an error. True when it was written."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        write_atomic(path, write)
+        return True
+    except OSError as e:
+        note_once(f"cannot write {path.parent} ({e.strerror}): results are recomputed instead "
+                  "of cached there")
+        return False
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

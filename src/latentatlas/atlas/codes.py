@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 from ..data import ImageData
 from ..data.text import TextData
 from ..errors import UserError
-from ..fileio import write_atomic
+from ..fileio import write_cache
 from ..models.protocol import LatentModel
 from ..models.rundir import WEIGHTS, load, load_run_data, read_config, run_kind
 
@@ -107,6 +107,5 @@ def run_codes(run_dir: str | Path, split: str = "test", *, model: LatentModel | 
         tensors["logvar"] = codes.logvar.contiguous()
     if not save:
         return codes
-    path.parent.mkdir(exist_ok=True)
-    write_atomic(path, lambda p: save_file(tensors, str(p), metadata={"key": key}))
+    write_cache(path, lambda p: save_file(tensors, str(p), metadata={"key": key}))
     return codes

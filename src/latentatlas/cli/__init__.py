@@ -85,6 +85,21 @@ def _check_kinds(args) -> None:
                             + lack.format(command=args.command))
 
 
+# the options that name something a command writes: a folder (the run of train, the word
+# clouds) or a file (every other --out)
+FOLDER_OUTPUTS = {("train", "out"), ("words", "clouds")}
+
+
+def _check_outputs(args) -> None:
+    """Refuse an output that cannot be written before the command does any work."""
+    from ..fileio import check_output
+
+    for option in ("out", "clouds"):
+        value = getattr(args, option, None)
+        if isinstance(value, str) and value:
+            check_output(value, folder=(args.command, option) in FOLDER_OUTPUTS, option=option)
+
+
 def _flag(parser: Parser, argv: list[str], option: str) -> str:
     """The command-line spelling of a Python option name: the flag of the subcommand's
     argument whose destination it is (``prop`` -> ``--property``), else ``--option-name``."""
@@ -112,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         _check_kinds(args)
+        _check_outputs(args)
         return args.func(args)
     except UserError as e:
         if debug:
@@ -128,3 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader (head, less) went away: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as e:  # disk full, a folder made read-only meanwhile: what, where, why
+        if debug:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2

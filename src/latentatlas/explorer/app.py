@@ -135,6 +135,11 @@ def create_app(explorer: Explorer, bind: str = "127.0.0.1",
     async def user_error(request: Request, exc: UserError):
         return JSONResponse({"detail": str(exc)}, 422)
 
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError):  # e.g. the disk filled up meanwhile
+        return JSONResponse({"detail": f"the server could not write: {exc.strerror or exc}"},
+                            507)
+
     def run(rid: str) -> RunView:
         try:
             return explorer.get(rid)

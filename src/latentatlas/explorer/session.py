@@ -21,6 +21,7 @@ from ..atlas.codes import split_items
 from ..concepts import LinearProbe, MeanDifference
 from ..concepts.store import check_name, load_concepts, save_concept
 from ..errors import UserError
+from ..fileio import check_output, note_once
 from ..models.rundir import load, load_run_data, run_kind
 
 MAX_BATCH = 4096
@@ -54,6 +55,7 @@ class RunView:
     unit_sd: torch.Tensor  # (D,) sd of each coordinate over the training codes
     map_xy: np.ndarray  # (M, 2) for the first M test items
     map_method: str
+    writable: bool = True  # False: a read-only run folder (concepts cannot be saved)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -145,6 +147,8 @@ class RunView:
                        method: str = "groups") -> dict:
         """A concept from two groups of map points (test items), saved to the run."""
         check_name(name)
+        if not self.writable:
+            raise UserError(f"{self.path} is read-only: a concept cannot be saved to it")
         pos = self.codes[[self.check_index(i) for i in positive]]
         neg = self.codes[[self.check_index(i) for i in negative]]
         finder = MeanDifference() if method == "groups" else LinearProbe()
@@ -164,6 +168,13 @@ def open_run(run_dir: str | Path, run_id: str, data_dir: str | Path | None = Non
     if not kind.latent:
         raise UserError(f"{path} holds {kind.named}, which has no latent space to explore")
     text = kind.text
+    try:
+        check_output(path, folder=True)
+        writable = True
+    except UserError:
+        writable = False
+        note_once(f"{path} is read-only: its codes are not cached and concepts made in the "
+                  "page cannot be saved")
     model = load(path)
     data = load_run_data(path, data_dir)
     codes = run_codes(path, "test", model=model, data=data)
@@ -183,7 +194,7 @@ def open_run(run_dir: str | Path, run_id: str, data_dir: str | Path | None = Non
     return RunView(id=run_id, path=path, kind="text" if text else "image", model=model,
                    codes=codes.mu, labels=labels, classes=data.classes, items=items,
                    knobs=knobs, unit_order=[int(u) for u in stats.order()],
-                   unit_sd=train.mu.std(0), map_xy=xy, map_method=method)
+                   unit_sd=train.mu.std(0), map_xy=xy, map_method=method, writable=writable)
 
 
 class Explorer:

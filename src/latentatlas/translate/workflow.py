@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 
 from ..atlas import run_codes
 from ..errors import OptionError, UserError
-from ..fileio import write_atomic
+from ..fileio import write_atomic, write_cache
 from ..models.rundir import WEIGHTS, load, load_image_data, load_run_data, read_config, run_kind
 from .maps import make_map, map_from_state, map_state
 from .relative import relative_agreement
@@ -168,14 +168,22 @@ def _map_key(run_a: str | Path, run_b: str | Path) -> str:
     return h.hexdigest()
 
 
-def save_translation_map(t_map, run_a: str | Path, run_b: str | Path) -> Path:
-    """Write a fitted map's state to ``RUN_A/atlas/translate-<B>-<method>.safetensors``."""
+def save_translation_map(t_map, run_a: str | Path, run_b: str | Path,
+                         cache: bool = False) -> Path:
+    """Write a fitted map's state to ``RUN_A/atlas/translate-<B>-<method>.safetensors``; as a
+    ``cache``, a folder that cannot be written is noted, not an error."""
     tensors, meta = map_state(t_map)
     path = _map_path(run_a, run_b, t_map.method)
-    path.parent.mkdir(exist_ok=True)
     meta.update(run_b=str(Path(run_b).resolve()), key=_map_key(run_a, run_b))
-    write_atomic(path, lambda p: save_file({k: v.contiguous() for k, v in tensors.items()},
-                                           str(p), metadata=meta))
+
+    def write(p: Path) -> None:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(p), metadata=meta)
+
+    if cache:
+        write_cache(path, write)
+    else:
+        path.parent.mkdir(exist_ok=True)
+        write_atomic(path, write)
     return path
 
 
@@ -205,7 +213,7 @@ def translation_map(run_a: str | Path, run_b: str | Path, method: str = "affine"
         za, zb = paired_codes([run_a, run_b], "train")
         t_map = make_map(method).fit(za, zb)
         if save:
-            save_translation_map(t_map, run_a, run_b)
+            save_translation_map(t_map, run_a, run_b, cache=True)
     return t_map
 
 
