@@ -32,11 +32,11 @@ def _gunzip(raw: bytes, path: Path) -> bytes:
     that expands without end (a gzip bomb) is refused after reading at most that much."""
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
     out = d.decompress(raw, 4 + 4 * 255)  # enough for the longest header
-    header = 4 + 4 * out[3] if len(out) >= 4 else len(out)
+    if len(out) < 4 or out[:2] != b"\0\0" or out[2] not in _DTYPES:
+        return out  # not an IDX header: read_idx says what is wrong
+    header = 4 + 4 * out[3]
     if len(out) < header:
-        out += d.decompress(d.unconsumed_tail, header - len(out))
-    if len(out) < header or out[:2] != b"\0\0" or out[2] not in _DTYPES:
-        return out + d.flush()  # not an IDX header: read_idx says what is wrong
+        return out  # the stream ends inside the header: read_idx says so
     shape = [int.from_bytes(out[4 + 4 * i: 8 + 4 * i], "big") for i in range(out[3])]
     total = header + int(np.prod(shape, dtype=object)) * _DTYPES[out[2]].itemsize
     if total - header > MAX_BYTES:
