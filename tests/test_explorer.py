@@ -347,6 +347,27 @@ def test_the_page_in_a_real_browser(server, browser, runs):
     page.close()
 
 
+def test_concepts_named_like_object_internals_work_as_sliders(server, browser):
+    import urllib.request
+
+    for name in ("__proto__", "constructor"):
+        body = json.dumps({"name": name, "positive": [0, 1, 2], "negative": [3, 4, 5]})
+        req = urllib.request.Request(server + "api/runs/small/concepts", data=body.encode(),
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert json.loads(r.read())["name"] == name
+    page, errors = _ready_page(browser, server)
+    labels = page.locator("#concepts > span").all_text_contents()
+    assert "__proto__" in labels and "constructor" in labels, labels
+    sliders = page.locator("#concepts input[type=range]")
+    before = page.evaluate("window.__decodes")
+    for i in range(sliders.count()):
+        sliders.nth(i).fill("2")
+    page.wait_for_function(f"window.__decodes > {before}")
+    assert not errors, errors
+    page.close()
+
+
 def test_slider_latency_in_the_browser_is_recorded(server, browser):
     page = browser.new_page()
     page.goto(server)
