@@ -102,7 +102,7 @@ def test_unwritable_out(tmp_path):
 def test_out_that_is_a_file(tmp_path):
     (tmp_path / "f").write_text("x")
     _assert_user_error(cli("train", *TINY, "--out", str(tmp_path / "f" / "run")), "cannot write")
-    _assert_user_error(cli("train", *TINY, "--out", str(tmp_path / "f")), "not a directory")
+    _assert_user_error(cli("train", *TINY, "--out", str(tmp_path / "f")), "not a folder")
 
 
 def test_existing_run_needs_resume_or_force(run):
@@ -324,7 +324,8 @@ def test_similarity_and_translate(run, tmp_path):
         t = json.loads(p.stdout)
         assert t["pairs_fitted"] == 200 and t["held_out"]["r2"] > t["null"]["r2"]
         assert t["recon_through_map"] < t["recon_through_null"]
-        assert (run / "atlas" / f"translate-other-{method}.safetensors").is_file()
+        saved = run / "atlas" / f"translate-other-{method}-anchors200-seed0.safetensors"
+        assert t["saved"] == str(saved) and saved.is_file()
     import shutil
 
     a = tmp_path / "a"
@@ -354,3 +355,13 @@ def test_similarity_and_translate(run, tmp_path):
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["pairs_fitted"] == 20000
     _assert_user_error(cli("translate", str(run), str(fewer), "--data", "digits"), "takes")
+
+
+def test_global_flags_may_follow_the_subcommand(run):
+    from latentatlas.cli import main
+    from latentatlas.errors import UserError
+
+    p = cli("info", str(run), "--debug")
+    assert p.returncode == 0, p.stderr
+    with pytest.raises(UserError, match="no-such"):  # --debug: the error's traceback
+        main(["info", str(run) + "/no-such", "--debug"])

@@ -243,6 +243,25 @@ def test_concept_names_follow_one_rule_and_two_writers_lose_neither(tmp_path):
         save_concept(tmp_path / "run", Concept("a b", torch.ones(3), "groups"))
 
 
+def test_a_concept_name_in_use_is_replaced_only_when_asked(tmp_path, tiny_run):
+    import shutil
+
+    from .conftest import assert_one_error, cli
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    args = ("concept", str(run), "wide", "--from", "groups", "--pos", "height>18", "--neg",
+            "height<10")
+    assert cli(*args).returncode == 0
+    first = load_concepts(run)["wide"].vector
+    assert_one_error(cli(*args[:-1], "height<14"), "already has a concept 'wide'", "--force")
+    assert torch.equal(load_concepts(run)["wide"].vector, first)
+    assert cli(*args[:-1], "height<14", "--force").returncode == 0
+    assert not torch.equal(load_concepts(run)["wide"].vector, first)
+    with pytest.raises(UserError, match="already has"):
+        save_concept(run, Concept("wide", torch.ones(3) / 3 ** 0.5, "groups"))
+
+
 def test_titles_and_labels_with_dollars_draw(tmp_path):
     from latentatlas.plotting import save_code_map, save_heatmap
 

@@ -147,5 +147,8 @@ def test_translate_saves_a_map_the_explorer_reads_back_until_a_run_changes(tmp_p
     assert torch.allclose(explorer.translation("a", "b").transform(z), saved.transform(z))
     assert torch.allclose(Run.open(a).translation_map(b).transform(z), saved.transform(z))
     assert translate(a, b, "affine", save=False).get("saved") is None
+    few = translate(a, b, "affine", anchors=25)  # a variant: beside the full map, not over it
+    assert few["saved"].endswith("translate-b-affine-anchors25-seed0.safetensors")
+    assert torch.allclose(load_translation_map(a, b, "affine").transform(z), saved.transform(z))
     fit("vae", "shapes", b, latent_dim=3, seed=2, force=True, **tiny)  # B retrained
     assert load_translation_map(a, b, "affine") is None

@@ -83,8 +83,9 @@ class Run:
         """The concepts saved in the run, by name."""
         return load_concepts(self.path)
 
-    def save_concept(self, concept: Concept) -> None:
-        save_concept(self.path, concept)
+    def save_concept(self, concept: Concept, replace: bool = False) -> None:
+        """Save ``concept`` to the run; one of the same name is replaced only if ``replace``."""
+        save_concept(self.path, concept, replace)
 
     def translation_map(self, other: str | Path | Run, method: str = "affine",
                         save: bool = True):

@@ -120,8 +120,19 @@ def _cli_message(parser: Parser, argv: list[str], e: UserError) -> str:
     return as_flags(text, lambda name: _flag(parser, argv, name))
 
 
+GLOBAL_FLAGS = ("--debug",)
+
+
+def _hoist_global_flags(argv: list[str]) -> list[str]:
+    """Global flags may follow the subcommand (``sample RUN --debug``): move them before it,
+    where argparse looks for them (not past a ``--``)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    found = [a for a in argv[:end] if a in GLOBAL_FLAGS]
+    return found + [a for a in argv[:end] if a not in GLOBAL_FLAGS] + argv[end:]
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = _join_negative_values(sys.argv[1:] if argv is None else argv)
+    argv = _hoist_global_flags(_join_negative_values(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in argv
     parser = build_parser()
     try:

@@ -25,6 +25,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                     "(default: implied by --edit or --property)")
     c.add_argument("--n", type=positive_int, help="at most N items per group (seeded)")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--force", action="store_true",
+                   help="replace a concept of the same name (else that is an error)")
     c.add_argument("--data-dir")
     c.add_argument("--json", action="store_true")
 
@@ -86,7 +88,7 @@ def cmd_concept(a: argparse.Namespace) -> int:
 
     concept = fit_concept(a.run, a.name, a.method, pos=a.pos, neg=a.neg, edit=a.edit,
                           prop=a.prop, target=a.target, n=a.n, seed=a.seed,
-                          data_dir=a.data_dir)
+                          data_dir=a.data_dir, force=a.force)
     emit(concept.to_dict(), a.json, f"saved concept {a.name!r} ({a.method}) to {a.run}/{FILE}"
                                     f"\n  {_scores(concept.scores)}")
     return 0

@@ -60,12 +60,21 @@ def _locked(run_dir: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def save_concept(run_dir: str | Path, concept: Concept) -> Path:
-    """Add or replace ``concept`` in the run's concepts.json, atomically; writers one at a
-    time, so two saving at once lose neither concept."""
+def check_new(run_dir: str | Path, name: str, replace: bool = False) -> None:
+    """Refuse to reuse a concept name of the run unless ``replace`` (the CLI's --force)."""
+    if not replace and name in load_concepts(run_dir):
+        raise UserError(f"{run_dir} already has a concept {name!r}; choose another name, or "
+                        "pass `force` to replace it")
+
+
+def save_concept(run_dir: str | Path, concept: Concept, replace: bool = False) -> Path:
+    """Add ``concept`` to the run's concepts.json, atomically; an existing one of the same name
+    is replaced only when ``replace``. Writers go one at a time, so two saving at once lose
+    neither concept."""
     check_name(concept.name)
     path = Path(run_dir) / FILE
     with _locked(Path(run_dir)):
+        check_new(run_dir, concept.name, replace)
         concepts = load_concepts(run_dir)
         concepts[concept.name] = concept
         write_json(path, {"concepts": [c.to_dict() for c in concepts.values()]})

@@ -22,7 +22,7 @@ from .edits import apply_edit
 from .groups import select
 from .identifiers import PixelClassifier, ProbeIdentifier
 from .properties import PROPERTIES, measure
-from .store import check_name, get_concept, load_concepts, save_concept
+from .store import check_name, check_new, get_concept, load_concepts, save_concept
 from .traversal import Effect, Identifier, measure_effect, slopes_per_item, traverse
 
 EDIT_TARGETS = {"taller": "height", "wider": "width", "brighter": "brightness"}
@@ -62,15 +62,19 @@ def trained_identifiers(specs: str, run: str | Path, model,
 def fit_concept(run: str | Path, name: str, method: str, *, pos: str | None = None,
                 neg: str | None = None, edit: str | None = None, prop: str | None = None,
                 target: str | None = None, n: int | None = None, seed: int = 0,
-                data_dir: str | Path | None = None, save: bool = True) -> Concept:
+                data_dir: str | Path | None = None, save: bool = True,
+                force: bool = False) -> Concept:
     """Find a concept by ``method`` (groups, probe, edit, property), score it, and save it
-    to the run (unless ``save`` is False).
+    to the run (unless ``save`` is False; a concept of the same name is replaced only with
+    ``force``).
 
     The scores hold the finder's own (AUC, consistency, R^2, ...), the standardised effect on
     every identifier along alphas -2..2 from test items of the concept's group, and, when the
     concept has a target identifier, its leakage into every other one.
     """
     check_name(name)
+    if save:
+        check_new(run, name, force)  # before the work, not after it
     model = load(run)
     data = load_image_data(run, data_dir)
     params: dict[str, Any] = {k: v for k, v in (("pos", pos), ("neg", neg), ("edit", edit),
@@ -115,7 +119,7 @@ def fit_concept(run: str | Path, name: str, method: str, *, pos: str | None = No
         concept.scores.update({f"leakage_{k}": round(v, 5)
                                for k, v in effect.leakage(target).items()})
     if save:
-        save_concept(run, concept)
+        save_concept(run, concept, replace=force)
     return concept
 
 
@@ -220,6 +224,7 @@ def disentangle_concept(run: str | Path, concept_name: str, keep: str, alphas: t
                 save_concept(run, Concept(f"{concept_name}-minus-{keep}-{method}", v,
                                           f"disentangle:{method}",
                                           {**concept.params, "from": concept_name,
-                                           "keep": keep}))
+                                           "keep": keep}),
+                             replace=True)  # derived: rewritten by each disentangle
     return {"concept": concept_name, "target": target, "keep": keep, "keep_identifier": keep_id,
             "methods": rows}

@@ -151,12 +151,20 @@ def translate(run_a: str | Path, run_b: str | Path, method: str = "linear",
         "recon_through_null": round(_recon_loss(model_b, null_map.transform(test_a), x), 3),
     }
     if save:
-        result["saved"] = str(save_translation_map(t_map, run_a, run_b))
+        variant = "-".join(v for v in (
+            f"anchors{len(fit_idx)}-seed{seed}" if len(fit_idx) < len(train_a) else "",
+            "on-" + "".join(c if c.isalnum() or c in "-_." else "-" for c in dataset)
+            if dataset else "") if v)
+        result["saved"] = str(save_translation_map(t_map, run_a, run_b, variant=variant))
     return result
 
 
-def _map_path(run_a: str | Path, run_b: str | Path, method: str) -> Path:
-    return Path(run_a) / "atlas" / f"translate-{Path(run_b).name}-{method}.safetensors"
+def _map_path(run_a: str | Path, run_b: str | Path, method: str, variant: str = "") -> Path:
+    """Where the map from A to B lives: one file per method for the map fitted on all paired
+    training codes (the one the explorer and ``transfer`` read), and one per ``variant`` (fitted
+    on some anchors, or on another dataset), so a variant never replaces the full map."""
+    name = f"translate-{Path(run_b).name}-{method}{'-' + variant if variant else ''}"
+    return Path(run_a) / "atlas" / f"{name}.safetensors"
 
 
 def _map_key(run_a: str | Path, run_b: str | Path) -> str:
@@ -169,11 +177,11 @@ def _map_key(run_a: str | Path, run_b: str | Path) -> str:
 
 
 def save_translation_map(t_map, run_a: str | Path, run_b: str | Path,
-                         cache: bool = False) -> Path:
-    """Write a fitted map's state to ``RUN_A/atlas/translate-<B>-<method>.safetensors``; as a
-    ``cache``, a folder that cannot be written is noted, not an error."""
+                         cache: bool = False, variant: str = "") -> Path:
+    """Write a fitted map's state to ``RUN_A/atlas/translate-<B>-<method>[-variant]
+    .safetensors``; as a ``cache``, a folder that cannot be written is noted, not an error."""
     tensors, meta = map_state(t_map)
-    path = _map_path(run_a, run_b, t_map.method)
+    path = _map_path(run_a, run_b, t_map.method, variant)
     meta.update(run_b=str(Path(run_b).resolve()), key=_map_key(run_a, run_b))
 
     def write(p: Path) -> None:
