@@ -48,6 +48,9 @@ def test_sample_and_reconstruct_write_pngs(run, tmp_path):
     r = Image.open(tmp_path / "r.png")
     assert s.size == (2 * (3 * 30 + 2),) * 2  # 3x3 grid of 28px + 2px padding, scaled 2x
     assert r.size[1] == 2 * (2 * 30 + 2)  # two rows: originals over reconstructions
+    p = cli("sample", str(run), "-n", "4", "--out", str(tmp_path / "j.png"), "--json")
+    assert json.loads(p.stdout) == {"run": str(run), "out": str(tmp_path / "j.png"),
+                                    "samples": 4, "source": "prior", "seed": 0}
 
 
 def test_autoencoder_samples_from_a_fitted_gaussian(tmp_path):
@@ -272,6 +275,11 @@ def test_concepts_end_to_end(run, tmp_path):
     assert set(t["mean_slopes"]) == {"height", "width", "brightness", "mass", "cx", "cy"}
     assert t["target"] == "height" and "height" not in t["leakage"]
     assert Image.open(tmp_path / "t.png").size == (2 * (5 * 30 + 2), 2 * 32)
+    plain = cli("traverse", str(r), "--concept", "taller", "--index", "5").stdout
+    assert "identifier" in plain and "mean" in plain and "(effect)" in plain  # named columns
+    effect = t["standardised_effect"]["height"]  # the same default alphas as entangle
+    e_plain = cli("entangle", str(r), "--concepts", "taller").stdout
+    assert f"{effect:.3f}" in e_plain and "leakage: effect on an identifier" in e_plain
     p = cli("entangle", str(r), "--concepts", "tall,taller", "--out", str(tmp_path / "e.png"),
             "--with", "probe:rect,classifier:boot", "--json")
     e = json.loads(p.stdout)
@@ -336,6 +344,7 @@ def test_similarity_and_translate(run, tmp_path):
     assert p.returncode == 0, p.stderr
     tr = json.loads(p.stdout)
     assert -1 <= tr["direction"]["cosine_carried_vs_direct"] <= 1
+    assert "reading:" in cli("transfer", str(a), str(other), "--concept", "rect").stdout
     assert set(tr["direction"]) == {"cosine_carried_vs_direct", "carried", "direct"}
     ident = tr["identifier"]
     assert 0.5 < ident["agreement_with_a"] <= 1 and 0 <= ident["accuracy_b_vs_truth"] <= 1
@@ -365,3 +374,11 @@ def test_global_flags_may_follow_the_subcommand(run):
     assert p.returncode == 0, p.stderr
     with pytest.raises(UserError, match="no-such"):  # --debug: the error's traceback
         main(["info", str(run) + "/no-such", "--debug"])
+
+
+def test_help_shows_defaults_and_the_selector_syntax():
+    p = cli("concept", "--help")
+    shown = " ".join(p.stdout.split())  # as read, whatever the wrapping
+    assert p.returncode == 0
+    assert "label=Sneaker,Ankle_boot" in shown and "(default: 0)" in shown, shown
+    assert "mean difference" in shown  # --from explained

@@ -139,3 +139,17 @@ def test_fetch_rejects_a_corrupt_download(mirror, idx_dir, tmp_path):
     with pytest.raises(UserError, match="did not hold a valid IDX file"):
         fetch("fashion-mnist", tmp_path / "got", mirror=mirror)
     assert list((tmp_path / "got").iterdir()) == []
+
+
+def test_one_rule_resolves_class_names():
+    from latentatlas.data.base import class_index
+    from latentatlas.errors import UserError
+
+    classes = ["T-shirt/top", "Ankle boot", "positive", "Positive", "a_b"]
+    assert class_index(classes, "ankle_boot") == class_index(classes, "ANKLE  BOOT") == 1
+    assert class_index(classes, "Positive") == 3  # an exact name wins
+    assert class_index(classes, "a b") == 4
+    with pytest.raises(UserError, match="matches several"):
+        class_index(classes, "POSITIVE")
+    with pytest.raises(UserError, match=r"unknown class 'Hat'; known: T-shirt/top"):
+        class_index(classes, "Hat")

@@ -83,7 +83,7 @@ def test_explain_cli_writes_escaped_html_and_json(classifier, tmp_path):
     for args, message in [
         (("--text", ""), "empty text"),
         (("--text", "zzz qqq"), "unknown to this model"),
-        (("--text", "he ran .", "--target", "neutral"), "unknown target class 'neutral'"),
+        (("--text", "he ran .", "--target", "neutral"), "unknown class 'neutral'"),
         (("--text", "he ran .", "--out", str(tmp_path / "e.png")), ".html"),
     ]:
         bad = cli("explain", str(classifier), *args)

@@ -129,17 +129,23 @@ def test_image_classifier_cli(idx_dir, tmp_path):
             "--json")
     assert m.returncode == 0, m.stderr
     assert json.loads(m.stdout)["objective"] == "class Sneaker" and am.is_file()
+    for name in ("ankle_BOOT", "Ankle  boot"):  # one rule for class names everywhere
+        m = cli("maximize", str(run), "--class", name, "--steps", "2", "--json")
+        assert json.loads(m.stdout)["objective"] == "class Ankle boot", m.stderr
+    e = cli("explain", str(run), "--index", "3", "--method", "saliency", "--target",
+            "ankle_boot", "--data-dir", str(idx_dir), "--json")
+    assert json.loads(e.stdout)["explanations"][0]["target"] == "Ankle boot", e.stderr
     big = tmp_path / "big.png"
     Image.new("L", (32, 32)).save(big)
     for cmd, message in [
         (("explain", "--image", str(big)), "is 32x32 pixels; this model takes 28x28"),
         (("explain", "--text", "hi"), "give an --index or an --image"),
         (("explain", "--index", "999"), "out of range"),
-        (("explain", "--index", "1", "--target", "Hat"), "unknown target class 'Hat'"),
+        (("explain", "--index", "1", "--target", "Hat"), "unknown class 'Hat'"),
         (("explain", "--index", "1", "--out", str(tmp_path / "e.html")), ".png"),
         (("explain", "--index", "1", "--method", "lime", "--segments", "superpixels",
           "--n-segments", "1"), "--n-segments must be between 2"),
-        (("maximize", "--class", "Hat"), "unknown target class 'Hat'"),
+        (("maximize", "--class", "Hat"), "unknown class 'Hat'"),
         (("maximize", "--neuron", "conv7:1"), "LAYER:INDEX"),
         (("maximize", "--neuron", "dense:8"), "dense has 8 units"),
         (("sample", "--out", str(tmp_path / "s.png")), "generates nothing"),

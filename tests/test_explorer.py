@@ -368,6 +368,28 @@ def test_concepts_named_like_object_internals_work_as_sliders(server, browser):
     page.close()
 
 
+def test_the_map_shows_where_the_current_code_is(server, browser):
+    page, errors = _ready_page(browser, server)
+    start = page.evaluate("window.__marker")
+    page.locator("#knobs input[type=range]").first.fill("3")
+    page.wait_for_function("window.__decodes >= 2")
+    assert page.evaluate("window.__marker") != start  # the marker follows the slider
+    n = page.evaluate("window.__decodes")
+    page.evaluate("loadItem(7)")  # an item's code sits exactly on its own map point
+    page.wait_for_function(f"window.__decodes > {n}")
+    marker = page.evaluate("window.__marker")
+    point = page.evaluate("mapXY(state.points.find((p) => p[3] === 7))")
+    assert abs(marker[0] - point[0]) < 0.5 and abs(marker[1] - point[1]) < 0.5, (marker, point)
+    page.evaluate("interpolateTo(12)")
+    page.wait_for_function("state.path.length === 8")
+    end = page.evaluate("mapXY(state.path[7])")
+    twelve = page.evaluate("mapXY(state.points.find((p) => p[3] === 12))")
+    assert abs(end[0] - twelve[0]) < 0.5 and abs(end[1] - twelve[1]) < 0.5  # path ends at 12
+    _shot(page, "explorer-map-marker")
+    assert not errors, errors
+    page.close()
+
+
 def test_slider_latency_in_the_browser_is_recorded(server, browser):
     page = browser.new_page()
     page.goto(server)

@@ -73,6 +73,9 @@ def test_generate_with_attention(attn_lm, tmp_path):
     plain = cli("generate", str(attn_lm), "--prompt", "she danced", "-n", "3", "--json")
     texts = json.loads(plain.stdout)["texts"]
     assert len(texts) == 3 and all(t.startswith("she danced") for t in texts)
+    odd = cli("generate", str(attn_lm), "--prompt", "she zorbled quxly", "-n", "1")
+    assert odd.returncode == 0, odd.stderr  # the unknown words are named, once
+    assert odd.stderr.count("note:") == 1 and "'zorbled', 'quxly'" in odd.stderr
     for args, message in [(("--prompt", "zzz qqq", "--attention"), "unknown to this model"),
                           (("--prompt", "she", "--out", str(tmp_path / "h.png")),
                            "add --attention"),

@@ -99,3 +99,18 @@ def test_a_damaged_metrics_line_is_named(tmp_path):
     (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 2, "loss"\n')
     with pytest.raises(UserError, match="metrics.jsonl, line 2, is not JSON"):
         read_metrics(tmp_path)
+
+
+def test_a_loaded_model_decodes_to_plain_tensors_and_refuses_silent_training(tiny_run,
+                                                                             tmp_path):
+    from latentatlas.train import TrainConfig, train
+
+    model = latentatlas.load(tiny_run)
+    x = model.decode(torch.zeros(2, 3))
+    assert not x.requires_grad and x.numpy().shape[0] == 2  # .numpy() works
+    z = torch.zeros(1, 3, requires_grad=True)  # gradients with respect to inputs still flow
+    model.decode(z).sum().backward()
+    assert z.grad is not None and z.grad.abs().sum() > 0
+    data = torch.rand(8, *x.shape[1:])
+    with pytest.raises(UserError, match="requires_grad_"):
+        train(model, data, data, tmp_path / "r", TrainConfig(epochs=1, quiet=True), {})

@@ -75,6 +75,10 @@ def test_audit_compares_generated_with_data_and_reports_the_makeup():
     assert p["generated"]["groups"]["male"]["share"] == 0.9
     d = p["difference"]["male"]
     assert d["share_change"] == pytest.approx(0.3) and d["ci95"][0] > 0  # a real amplification
+    from latentatlas.text.audit import format_audit
+
+    shown = format_audit(r)  # the change and its interval are in the plain output too
+    assert "male" in shown and "+30.0 points [" in shown and "more often than in the data" in shown
     assert p["data"]["groups"]["male"]["per_1k_tokens"] == pytest.approx(200.0)
     with pytest.raises(UserError, match="no texts"):
         audit([])

@@ -19,6 +19,7 @@ def token_ids(model, texts: list[str]) -> torch.Tensor:
             raise UserError("empty text")
         if model.vocab.unknown_share(text) == 1.0:
             raise UserError(f"every word of {text[:60]!r} is unknown to this model's vocabulary")
+        model.vocab.say_unknown(model.vocab.tokenize(text))
     return model.vocab.batch(texts, model.config.max_len)
 
 

@@ -40,8 +40,25 @@ def obs_scale(text: str) -> float | str:
             from None
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """``--help`` shows each option's default where it has a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or any(default is v for v in (None, False, argparse.SUPPRESS))
+                or not action.option_strings or isinstance(action, argparse._HelpAction)):
+            return text
+        return f"{text} (default: %(default)s)".lstrip()
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one ``error:`` line with exit status 2."""
+    """argparse that reports a usage error as one ``error:`` line with exit status 2, and shows
+    defaults in ``--help``."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # type: ignore[override]
         raise UserError(f"{self.prog}: {message}")

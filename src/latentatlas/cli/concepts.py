@@ -13,18 +13,26 @@ from .common import emit, positive_int
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("concept", help="find a concept direction and save it to the run")
     c.set_defaults(func=cmd_concept)
-    c.add_argument("run")
-    c.add_argument("name")
+    c.add_argument("run", help="an image run with a latent space (vae or ae)")
+    c.add_argument("name", help="the concept's name: 1-100 letters, digits, '-', '_', '.'")
     c.add_argument("--from", dest="method", required=True,
-                   choices=["groups", "probe", "edit", "property"])
-    c.add_argument("--pos", help="selector of the positive group (or the items to edit)")
-    c.add_argument("--neg", help="selector of the negative group (default: all other items)")
+                   choices=["groups", "probe", "edit", "property"],
+                   help="groups: the mean difference of two groups' codes; probe: a logistic "
+                        "probe's normal; edit: the mean code change of paired edits (--edit); "
+                        "property: a linear regression of a measured property (--property)")
+    c.add_argument("--pos", help="selector of the positive group (or the items to edit): "
+                                 "conditions joined by '&': label=Sneaker,Ankle_boot (class "
+                                 "names, any case), height>18 (a factor of shapes), "
+                                 "brightness>q0.8 (a measured property above its 0.8 "
+                                 "quantile), idx=1,5,9")
+    c.add_argument("--neg", help="selector of the negative group, as --pos (default: all "
+                                 "other items)")
     c.add_argument("--edit", help="NAME:AMOUNT, e.g. taller:2, wider:2, brighter:40")
     c.add_argument("--property", dest="prop", help="a measured property to regress on the codes")
     c.add_argument("--target", help="the identifier this concept is meant to move "
                                     "(default: implied by --edit or --property)")
     c.add_argument("--n", type=positive_int, help="at most N items per group (seeded)")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=int, default=0, help="seed of the item sampling")
     c.add_argument("--force", action="store_true",
                    help="replace a concept of the same name (else that is an error)")
     c.add_argument("--data-dir")
@@ -40,7 +48,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     tv.add_argument("run")
     tv.add_argument("--concept", required=True)
     tv.add_argument("--index", default="0", help="test-set index or image file for the strip")
-    tv.add_argument("--alphas", default="-3:3:7", help="START:STOP:COUNT or a comma list")
+    tv.add_argument("--alphas", default="-2:2:5",
+                    help="START:STOP:COUNT or a comma list; the default is the range every "
+                         "concept's stored scores and entangle use, so the numbers agree")
     tv.add_argument("--items", type=positive_int, default=64,
                     help="test items the slopes are averaged over")
     tv.add_argument("--with", dest="identifiers", default="",
@@ -121,12 +131,16 @@ def cmd_traverse(a: argparse.Namespace) -> int:
     if a.out:
         save_grid(strip, a.out, nrow=len(alphas))
     among = f" matching {r['population']}" if r["population"] else ""
-    lines = [f"{a.concept}: alphas {a.alphas}; slopes per unit alpha (item {a.index}; mean over "
-             f"{r['starts']} test items{among}; standardised: |mean slope| / sd)"]
+    lines = [f"{a.concept} over alphas {a.alphas}: how each identifier moves per unit alpha",
+             f"  {'identifier':18s} {'item ' + str(a.index):>9s}  {'mean':>9s}  "
+             f"{'|mean|/sd':>9s}",
+             f"  {'':18s} {'slope':>9s}  {'slope':>9s}  {'(effect)':>9s}"]
     for k in r["sd"]:
         mark = "  <- target" if k == r["target"] else ""
         lines.append(f"  {k:18s} {r['item_slopes'][k]:+9.3f}  {r['mean_slopes'][k]:+9.3f}  "
-                     f"{r['standardised_effect'][k]:7.3f}{mark}")
+                     f"{r['standardised_effect'][k]:9.3f}{mark}")
+    lines.append(f"  (mean over {r['starts']} test items{among}; effect: the mean slope in "
+                 "standard deviations of that identifier; slopes depend on the alpha range)")
     if a.out:
         lines.append(f"wrote {a.out}")
     emit(r, a.json, "\n".join(lines))
@@ -150,6 +164,12 @@ def cmd_entangle(a: argparse.Namespace) -> int:
         lines.append(n[:16].ljust(16) + "".join(f"{v:21.3f}" for v in row))
     for n, lk in r["leakage"].items():
         lines.append(f"leakage of {n}: " + ", ".join(f"{k} {v:.3f}" for k, v in lk.items()))
+        big = [k for k, v in lk.items() if abs(v) > 1]
+        if big:
+            lines.append(f"  leakage above 1: moving {n} changes {', '.join(big)} more than "
+                         "its own target (the side effect is larger than the intended one)")
+    lines.append(f"(alphas {a.alphas}; effect: |mean slope| in standard deviations of the "
+                 "identifier; leakage: effect on an identifier / effect on the concept's target)")
     if a.out:
         lines.append(f"wrote {a.out}")
     emit(r, a.json, "\n".join(lines))

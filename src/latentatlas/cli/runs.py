@@ -228,7 +228,9 @@ def cmd_sample(a: argparse.Namespace) -> int:
     out = require_png(a)
     images, source = sample_images(a.run, a.n or 64, a.source, a.seed, a.data_dir)
     save_grid(images, out)
-    print(f"wrote {out}: {len(images)} samples from the {source} distribution")
+    emit({"run": a.run, "out": str(out), "samples": len(images), "source": source,
+          "seed": a.seed}, a.json,
+         f"wrote {out}: {len(images)} samples from the {source} distribution")
     return 0
 
 

@@ -61,6 +61,7 @@ def cmd_transfer(a: argparse.Namespace) -> int:
     for k, v in d["carried"]["standardised_effect"].items():
         mark = "  <- target" if k == r["target"] else ""
         lines.append(f"{k:12s} {v:10.3f} {d['direct']['standardised_effect'][k]:10.3f}{mark}")
+    lines.append(_transfer_reading(d, r["target"]))
     ident = r["identifier"]
     if ident:
         lines.append(f"identifier (probe) carried by labelling B's codes with A's probe: agrees "
@@ -69,6 +70,21 @@ def cmd_transfer(a: argparse.Namespace) -> int:
                      f" (A's own: {ident['accuracy_a_vs_truth']:.3f})")
     emit(r, a.json, "\n".join(lines))
     return 0
+
+
+def _transfer_reading(d: dict, target: str | None) -> str:
+    """One line saying what the cosine and the target effects mean together."""
+    cos = d["cosine_carried_vs_direct"]
+    angle = ("the map carries the concept onto B's own direction" if cos > 0.8 else
+             "the carried direction is partly B's own" if cos > 0.3 else
+             "the carried direction is nearly orthogonal to B's own (cosine near 0)")
+    if not target:
+        return f"reading: {angle}"
+    carried = d["carried"]["standardised_effect"][target]
+    direct = d["direct"]["standardised_effect"][target]
+    share = f"{carried / direct:.0%} of" if direct > 0 else "n/a against"
+    return (f"reading: {angle}; on the target {target} it moves B {share} as much as B's own "
+            "direction (what counts is the effect, not the angle)")
 
 
 def cmd_similarity(a: argparse.Namespace) -> int:

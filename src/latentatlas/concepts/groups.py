@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..data import ImageData
+from ..data.base import class_index
 from ..errors import UserError
 from .properties import PROPERTIES, measure
 
@@ -29,13 +30,9 @@ def _condition(cond: str, x: torch.Tensor, labels: torch.Tensor | None,
     if eq and key.strip() == "label" and not rest.startswith("="):
         if labels is None or not classes:
             raise UserError("this dataset has no labels to select by")
-        wanted = [w.strip().lower().replace("_", " ") for w in rest.split(",") if w.strip()]
-        names = [c.lower().replace("_", " ") for c in classes]
-        unknown = [w for w in wanted if w not in names]
-        if unknown:
-            raise UserError(f"unknown label {unknown[0]!r}; labels: "
-                            + ", ".join(c.replace(" ", "_") for c in classes))
-        return torch.isin(labels, torch.tensor([names.index(w) for w in wanted]))
+        wanted = [class_index(classes, w.strip(), "label") for w in rest.split(",")
+                  if w.strip()]
+        return torch.isin(labels, torch.tensor(wanted))
     if eq and key.strip() == "idx" and not rest.startswith("="):
         try:
             idx = [int(t) for t in rest.split(",") if t.strip()]

@@ -6,6 +6,29 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..errors import UserError
+
+
+def _folded(name: str) -> str:
+    return " ".join(str(name).replace("_", " ").split()).casefold()
+
+
+def class_index(classes: list[str], name: str, what: str = "class") -> int:
+    """The index of class ``name`` in ``classes``: the exact name, else the one name equal to it
+    ignoring case, runs of spaces and ``_`` for a space (``ankle_boot`` and ``Ankle Boot`` find
+    ``Ankle boot``; ``positive`` finds ``Positive``). The one rule for every command, the Python
+    API and the explorer; unknown or ambiguous names are a UserError listing the classes."""
+    if name in classes:
+        return classes.index(name)
+    hits = [i for i, c in enumerate(classes) if _folded(c) == _folded(name)]
+    if len(hits) == 1:
+        return hits[0]
+    shown = ", ".join(str(c) for c in classes[:20]) + (" ..." if len(classes) > 20 else "")
+    if hits:
+        raise UserError(f"{what} {name!r} matches several: "
+                        + ", ".join(str(classes[i]) for i in hits) + "; give it exactly")
+    raise UserError(f"unknown {what} {name!r}; known: {shown}")
+
 
 @dataclass
 class ImageData:

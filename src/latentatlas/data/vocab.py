@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ..errors import UserError
-from ..fileio import write_json
+from ..fileio import note_once, write_json
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -104,7 +104,20 @@ class Vocab:
         ids = [self.stoi.get(t, self.unk) for t in tokens]
         if all(i == self.unk for i in ids):
             raise UserError(f"every word of {text[:60]!r} is unknown to this model's vocabulary")
+        self.say_unknown(tokens)
         return tokens, ids
+
+    def unknown_tokens(self, tokens: Iterable[str]) -> list[str]:
+        """The distinct tokens the vocabulary does not know, in order of appearance."""
+        return list(dict.fromkeys(t for t in tokens if t not in self.stoi))
+
+    def say_unknown(self, tokens: Iterable[str]) -> None:
+        """Note on stderr (once per set of words) which tokens are read as <unk>."""
+        unknown = self.unknown_tokens(tokens)
+        if unknown:
+            shown = ", ".join(repr(t) for t in unknown[:10]) + (
+                f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+            note_once(f"not in the model's vocabulary, read as {UNK}: {shown}")
 
     def batch(self, texts: list[str], max_len: int | None = None) -> torch.Tensor:
         """(B, T) int64 ids, padded with <pad> to the longest."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..errors import UserError
+from ..data.base import class_index
 
 METHODS = ("saliency", "gradxinput", "ig", "occlusion", "lime")
 
@@ -46,14 +46,11 @@ class Attribution:
 
 
 def resolve_target(model, target: str | None, probs: torch.Tensor | None = None) -> int:
-    """The index of class ``target`` (its name), or of the predicted class when None."""
-    classes = model.config.classes
+    """The index of class ``target`` (its name, matched by ``data.class_index``: case and ``_``
+    for a space do not matter), or of the predicted class when None."""
     if target is None:
         return int(probs.argmax())
-    if target not in classes:
-        shown = ", ".join(classes[:20]) + (" ..." if len(classes) > 20 else "")
-        raise UserError(f"unknown target class {target!r}; classes: {shown}")
-    return classes.index(target)
+    return class_index(model.config.classes, target)
 
 
 def class_probabilities(model, x: torch.Tensor, batch: int = 2048) -> torch.Tensor:

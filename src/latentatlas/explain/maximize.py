@@ -126,8 +126,8 @@ def maximize_image(model, target: str | None = None, neuron: str | None = None, 
         prob = (lambda im: float(torch.softmax(model.logits(im[None]), -1)[0, c])) \
             if c is not None else None
         start_p, end_p = (prob(x0), prob(x)) if prob else (None, None)
-    return Maximized(f"class {target}" if c is not None else f"neuron {neuron}", start_name,
-                     begin, end, start_p, end_p,
+    return Maximized(f"class {model.config.classes[c]}" if c is not None else f"neuron {neuron}",
+                     start_name, begin, end, start_p, end_p,
                      image=x, start_image=x0, trace=trace,
                      params={"steps": steps, "lr": lr, "tv": tv, "l2": l2, "seed": seed})
 
@@ -174,7 +174,8 @@ def maximize_text(model, target: str, *, start: str | None = None, length: int =
         end = logits_of(table[ids])
     itos = model.vocab.itos
     prob = lambda lg: float(torch.softmax(lg, -1)[c])  # noqa: E731
-    return Maximized(f"class {target}", start if start is not None else "random words",
+    return Maximized(f"class {model.config.classes[c]}",
+                     start if start is not None else "random words",
                      float(begin[c]), float(end[c]), prob(begin), prob(end),
                      tokens=[itos[int(i)] for i in ids], relaxed_probability=prob(relaxed),
                      trace=trace, params={"steps": steps, "lr": lr, "closeness": closeness,

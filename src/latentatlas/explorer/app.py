@@ -195,9 +195,8 @@ def create_app(explorer: Explorer, bind: str = "127.0.0.1",
         r = run(rid)
         path = r.interpolate(req.a, req.b, req.steps, req.method)
         out = await run_in_threadpool(r.decode, path)
-        if r.kind == "text":
-            return {"method": req.method, "texts": out}
-        return {"method": req.method, "images": [_data_uri(p) for p in out]}
+        shown = {"texts": out} if r.kind == "text" else {"images": [_data_uri(p) for p in out]}
+        return {"method": req.method, "map_path": r.project(path), **shown}
 
     @app.get("/api/runs/{rid}/map")
     def map_points(rid: str) -> dict:

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..atlas import Knobs, embed_2d, interpolate, run_codes, unit_stats
+from ..atlas import Knobs, interpolate, run_codes, unit_stats
 from ..atlas.codes import split_items
+from ..atlas.maps import linear_map_2d
 from ..concepts import LinearProbe, MeanDifference
 from ..concepts.store import check_name, load_concepts, save_concept
 from ..errors import UserError
@@ -55,6 +56,7 @@ class RunView:
     unit_sd: torch.Tensor  # (D,) sd of each coordinate over the training codes
     map_xy: np.ndarray  # (M, 2) for the first M test items
     map_method: str
+    map_projection: tuple[torch.Tensor, torch.Tensor] | None = None  # mean (D,), axes (2, D)
     writable: bool = True  # False: a read-only run folder (concepts cannot be saved)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -126,10 +128,22 @@ class RunView:
                           "sd": self.unit_sd.nan_to_num(0.0).tolist()}}
 
     def map_points(self) -> dict:
+        """The map's points ([x, y, label, item]) and the linear projection that places any
+        code on it (``xy = (z - mean) @ axes.T``), so the page can show where z is."""
         labels = self.labels or [-1] * len(self.map_xy)
-        return {"method": self.map_method, "classes": self.classes,
-                "points": [[round(float(x), 4), round(float(y), 4), int(labels[i]), i]
-                           for i, (x, y) in enumerate(self.map_xy)]}
+        out = {"method": self.map_method, "classes": self.classes,
+               "points": [[round(float(x), 4), round(float(y), 4), int(labels[i]), i]
+                          for i, (x, y) in enumerate(self.map_xy)]}
+        if self.map_projection is not None:
+            mean, axes = self.map_projection
+            out["projection"] = {"mean": mean.tolist(), "axes": axes.tolist()}
+        return out
+
+    def project(self, z: torch.Tensor) -> list[list[float]]:
+        """(B, D) codes -> their [x, y] on the map."""
+        mean, axes = self.map_projection
+        xy = (z.double() - mean) @ axes.T
+        return [[round(float(x), 4), round(float(y), 4)] for x, y in xy]
 
     def concepts(self) -> list[dict]:
         out = []
@@ -189,12 +203,14 @@ def open_run(run_dir: str | Path, run_id: str, data_dir: str | Path | None = Non
     knobs = Knobs(min(5, train.mu.shape[1], len(train.mu) - 1)).fit(train.mu)
     stats = unit_stats(train.mu, train.logvar)
     m = min(MAP_POINTS, len(codes.mu))
-    xy, method = embed_2d(codes.mu[:m], "raw" if codes.mu.shape[1] == 2 else "pca")
+    map_mean, map_axes, method = linear_map_2d(codes.mu[:m])
+    xy = ((codes.mu[:m].double() - map_mean) @ map_axes.T).numpy()
     labels = codes.labels.tolist() if codes.labels is not None else None
     return RunView(id=run_id, path=path, kind="text" if text else "image", model=model,
                    codes=codes.mu, labels=labels, classes=data.classes, items=items,
                    knobs=knobs, unit_order=[int(u) for u in stats.order()],
-                   unit_sd=train.mu.std(0), map_xy=xy, map_method=method, writable=writable)
+                   unit_sd=train.mu.std(0), map_xy=xy, map_method=method,
+                   map_projection=(map_mean, map_axes), writable=writable)
 
 
 class Explorer:

@@ -131,7 +131,10 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def load(run_dir: str | Path) -> torch.nn.Module:
-    """Load the model of a run directory in eval mode, on the CPU."""
+    """Load the model of a run directory for use: eval mode, on the CPU, its parameters frozen
+    (``requires_grad`` False), so ``model.decode(z)`` gives plain tensors (``.numpy()`` works)
+    while gradients with respect to inputs still flow. To train it further, call
+    ``model.train().requires_grad_(True)``."""
     config = read_config(run_dir)
     model = build_model(config["kind"], config["model"])
     weights = Path(run_dir) / WEIGHTS
@@ -144,7 +147,7 @@ def load(run_dir: str | Path) -> torch.nn.Module:
         if len(model.vocab) != size:
             raise UserError(f"{Path(run_dir) / VOCAB} holds {len(model.vocab)} tokens but the "
                             f"model was trained on {size}: the file does not belong to this run")
-    return model.eval()
+    return model.eval().requires_grad_(False)
 
 
 def load_run_data(run_dir: str | Path, data_dir: str | Path | None = None):

@@ -189,4 +189,12 @@ def format_audit(result: dict, top: int = 10) -> str:
             for pair, r in list(st["ratios"].items())[:3]:
                 lines.append(f"    {pair:<20} {r['ratio']:.2f} [{r['ci95'][0]:.2f}, "
                              f"{r['ci95'][1]:.2f}]")
+        if fam.get("difference"):
+            lines.append("  generated share minus data share, 95% interval:")
+            for g, diff in fam["difference"].items():
+                lo, hi = diff["ci95"]
+                verdict = ("more often" if lo > 0 else "less often" if hi < 0
+                           else "no clear change")
+                lines.append(f"    {g:<12} {100 * diff['share_change']:+6.1f} points "
+                             f"[{100 * lo:+.1f}, {100 * hi:+.1f}]  {verdict} than in the data")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from ..data.base import class_index
 from ..errors import UserError
 from .words import content_words
 
@@ -25,10 +26,7 @@ def parse_context(model, value: str | float | None) -> torch.Tensor | None:
     if value is None:
         raise UserError(f"this model is conditioned on {name!r}; give a `context`")
     if condition == "category":
-        if str(value) not in cfg.categories:
-            shown = ", ".join(cfg.categories[:20]) + (" ..." if len(cfg.categories) > 20 else "")
-            raise UserError(f"unknown {name} {value!r}; known: {shown}")
-        return torch.tensor([cfg.categories.index(str(value))])
+        return torch.tensor([class_index(cfg.categories, str(value), name)])
     try:
         x = float(value)
     except ValueError:

@@ -197,6 +197,9 @@ class _Loop:
         self.test_data = tuple(t.to(self.device) for t in _as_tuple(test_data))
         torch.manual_seed(config.seed)
         params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise UserError("the model has no trainable parameters (a model from "
+                            "latentatlas.load is frozen: call model.requires_grad_(True))")
         self.optimizer = torch.optim.Adam(params, lr=config.lr, fused=True)  # one kernel
         self.net: torch.nn.Module = model
         if d.world > 1:

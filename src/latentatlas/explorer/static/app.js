@@ -10,7 +10,7 @@ const RAW_SLIDERS = 32;
 const state = {
   run: null, z: null, zStart: null, points: [], itemCache: new Map(), current: null,
   inFlight: false, pending: false, inputTime: null, conceptAlpha: new Map(), groups: { pos: new Set(), neg: new Set() },
-  concepts: [], compareTo: "",
+  concepts: [], compareTo: "", path: [], projection: null,
 };
 window.__latencies = [];  // slider input -> decoded image shown, ms (read by the browser tests)
 window.__decodes = 0;
@@ -69,6 +69,7 @@ async function decode() {
     }
     window.__decodes += 1;
     if (t0 !== null) window.__latencies.push(performance.now() - t0);
+    if (state.points.length) drawMap();  // move the marker of the current code
     if (state.compareTo) await compare(z);
   } catch (e) {
     status(`error: ${e.message}`);
@@ -174,21 +175,42 @@ function mapXY(p) {
           c.height - pad - (p[1] - state.bounds.y0) / (state.bounds.y1 - state.bounds.y0) * (c.height - 2 * pad)];
 }
 
+// where a code lies on the map: the server's linear projection (mean, two axes)
+function zOnMap(z) {
+  const pr = state.projection;
+  if (!pr) return null;
+  return pr.axes.map((axis) => axis.reduce((s, a, j) => s + a * (z[j] - pr.mean[j]), 0));
+}
+
 function drawMap(box) {
   const c = $("map"), g = c.getContext("2d");
   g.clearRect(0, 0, c.width, c.height);
+  const n = state.points.length, r = n < 50 ? 5 : n < 500 ? 3 : 2;  // few points: bigger
   for (const p of state.points) {
     const [x, y] = mapXY(p);
     const idx = p[3];
     g.fillStyle = state.groups.pos.has(idx) ? "#000" : state.groups.neg.has(idx) ? "#f0f" : PALETTE[(p[2] + 10) % 10];
-    g.fillRect(x - 2, y - 2, 4, 4);
+    g.fillRect(x - r, y - r, 2 * r, 2 * r);
   }
-  if (box) { g.strokeStyle = "#000"; g.strokeRect(box[0], box[1], box[2] - box[0], box[3] - box[1]); }
+  if (state.path.length > 1) {  // the last interpolation, as a line through its steps
+    g.strokeStyle = "#333"; g.lineWidth = 1.5; g.beginPath();
+    state.path.forEach((p, i) => { const [x, y] = mapXY(p); if (i) g.lineTo(x, y); else g.moveTo(x, y); });
+    g.stroke();
+  }
+  const here = state.z ? zOnMap(state.z) : null;  // the code being decoded now
+  if (here) {
+    const [x, y] = mapXY(here);
+    g.strokeStyle = "#d00"; g.lineWidth = 2; g.beginPath(); g.arc(x, y, 7, 0, 2 * Math.PI); g.stroke();
+    window.__marker = [x, y];
+  }
+  if (box) { g.strokeStyle = "#000"; g.lineWidth = 1; g.strokeRect(box[0], box[1], box[2] - box[0], box[3] - box[1]); }
 }
 
 async function loadMap() {
   const m = await (await api(`/api/runs/${state.run.id}/map`)).json();
   state.points = m.points;
+  state.projection = m.projection || null;
+  state.path = [];
   const xs = m.points.map((p) => p[0]), ys = m.points.map((p) => p[1]);
   state.bounds = { x0: Math.min(...xs), x1: Math.max(...xs) + 1e-9, y0: Math.min(...ys), y1: Math.max(...ys) + 1e-9 };
   $("map-method").textContent = `(${m.method}, ${m.points.length} test items)`;
@@ -216,6 +238,8 @@ async function interpolateTo(b) {
   if (state.current === null) return;
   const out = await (await api(`/api/runs/${state.run.id}/interpolate`,
     { a: state.current, b, steps: 8, method: $("interp-method").value })).json();
+  state.path = out.map_path || [];
+  drawMap();
   const strip = $("strip");
   if (out.images) strip.replaceChildren(...out.images.map((src) => el("img", { src, alt: "step" })));
   else strip.replaceChildren(el("ol", {}, out.texts.map((t) => el("li", { text: t }))));
