@@ -190,6 +190,16 @@ def test_fetch_without_network_is_one_error_line(tmp_path):
     assert list((tmp_path / "m").iterdir()) == []
 
 
+def test_fetch_from_a_local_folder_mirror(idx_dir, tmp_path):
+    p = cli("data", "fetch", "fashion-mnist", "--dest", str(tmp_path / "f"), "--mirror",
+            str(idx_dir))  # a plain folder: no file:// needed
+    assert p.returncode == 0, p.stderr
+    assert sorted(f.name for f in (tmp_path / "f").iterdir()) == sorted(
+        f.name for f in idx_dir.iterdir())
+    _assert_user_error(cli("data", "fetch", "fashion-mnist", "--dest", str(tmp_path / "g"),
+                           "--mirror", str(tmp_path / "nowhere")), "no such folder")
+
+
 def test_fashion_mnist_end_to_end_on_a_small_idx_set(idx_dir, tmp_path):
     out = tmp_path / "fm"
     p = cli("train", "--data", "fashion-mnist", "--data-dir", str(idx_dir), "--hidden", "16",

@@ -94,6 +94,15 @@ def test_image_folder_rgb_and_resize(tmp_path):
     assert d.train_x.shape[1:] == (3, 28, 28)
 
 
+def test_one_colour_image_does_not_turn_a_grayscale_set_into_rgb(tmp_path, capsys):
+    _write_images(tmp_path / "mixed", [16] * 5)
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(tmp_path / "mixed" / "red.png")
+    d = load_dataset(f"images:{tmp_path / 'mixed'}")
+    assert d.train_x.shape[1] == 1  # the majority's mode
+    assert "1 of 6 images (red.png) are in colour; all are read as grayscale" in \
+        capsys.readouterr().err
+
+
 def test_image_folder_mixed_sizes_is_an_error(tmp_path):
     _write_images(tmp_path / "mixed", [16, 20])
     with pytest.raises(UserError, match="mixed sizes.*`image_size`"):

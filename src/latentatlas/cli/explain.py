@@ -163,7 +163,7 @@ def cmd_explain(a: argparse.Namespace) -> int:
     if not text:
         kw.update(segments=a.segments, patch=a.patch, n_segments=a.n_segments)
     methods = METHODS if a.method == "all" else (a.method,)
-    item, results, checks = explain_run(
+    item, label, results, checks = explain_run(
         a.run, text=a.text, index=a.index, image=a.image, methods=methods, target=a.target,
         stability_runs=a.stability, evaluate=a.evaluate, seed=a.seed, data_dir=a.data_dir,
         **kw)
@@ -171,9 +171,10 @@ def cmd_explain(a: argparse.Namespace) -> int:
         write_text(a.out, attributions_html(results, a.text))
     elif a.out:
         name = f"test item {a.index}" if a.image is None else a.image
-        overlay_png(item, results, a.out, f"{Path(a.run).name}: {name}")
+        overlay_png(item, results, a.out, f"{Path(a.run).name}: {name}", truth=label)
     head = results[0]
-    lines = [f"target {head.target} (p = {head.probability:.3f}), prediction {head.prediction}"]
+    lines = [f"target {head.target} (p = {head.probability:.3f}), prediction {head.prediction}"
+             + (f", true label {label}" if label is not None else "")]
     for r in results:
         if text:
             top = ", ".join(f"{r.tokens[i]} {r.scores[i]:+.3f}" for i in r.top(3))
@@ -193,7 +194,7 @@ def cmd_explain(a: argparse.Namespace) -> int:
         lines.append(f"wrote {a.out}")
     source = {"text": a.text} if text else (
         {"index": a.index} if a.image is None else {"image": a.image})
-    emit({"run": a.run, **source,
+    emit({"run": a.run, **source, "label": label,
           "explanations": [{**r.to_dict(), **checks[r.method]} for r in results]},
          a.json, "\n".join(lines))
     return 0

@@ -147,7 +147,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     df = dsub.add_parser("fetch", help="download a dataset from its official location")
     df.add_argument("name", choices=["fashion-mnist", "mnist"])
     df.add_argument("--dest", help="folder to write (default: $LATENTATLAS_DATA/NAME)")
-    df.add_argument("--mirror", help="base URL to download from instead")
+    df.add_argument("--mirror", help="a folder holding the four .gz files, or a base URL "
+                                     "(http://, file://) to download from instead")
 
 
 def _show_defaults(p: argparse.ArgumentParser) -> None:

@@ -123,6 +123,12 @@ def fetch(name: str, dest: str | Path | None = None, mirror: str | None = None,
     if name not in OFFICIAL_URLS:
         raise UserError(f"cannot fetch {name!r}: only {', '.join(OFFICIAL_URLS)} can be fetched")
     base = mirror or OFFICIAL_URLS[name]
+    local = mirror is not None and "://" not in mirror  # a folder: read it, no network
+    if local:
+        if not Path(mirror).is_dir():
+            raise UserError(f"mirror {mirror}: no such folder (give a folder holding the four "
+                            ".gz files, or a URL)")
+        base = Path(mirror).resolve().as_uri()
     if not base.endswith("/"):
         base += "/"
     dest = Path(dest) if dest is not None else data_home() / name
@@ -142,8 +148,8 @@ def fetch(name: str, dest: str | Path | None = None, mirror: str | None = None,
                         shutil.copyfileobj(response, out)
                 except (urllib.error.URLError, OSError, ValueError) as e:
                     reason = getattr(e, "reason", e)
-                    raise UserError(f"cannot download {url}: {reason} (is there a network?)") \
-                        from None
+                    hint = "is the file in that folder?" if local else "is there a network?"
+                    raise UserError(f"cannot download {url}: {reason} ({hint})") from None
             try:
                 read_idx(tmp)
             except UserError:

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..fileio import note_once
 from .base import ImageData
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -69,7 +70,8 @@ def _read_labels(folder: Path) -> dict[str, str]:
 def load_folder(path: str | Path, image_size: int | None = None, seed: int = 0) -> ImageData:
     """A folder of PNG/JPEG images, optional ``labels.csv`` (file,label); 1/6 held out as test.
 
-    Grayscale images stay one channel; if any image is in colour, all become RGB. Images of
+    All images take the mode most of them have: one channel when most are grayscale, RGB when
+    most (or half) are in colour; the others are converted and named once on stderr. Images of
     different sizes need ``image_size``.
     """
     from PIL import Image, UnidentifiedImageError
@@ -92,8 +94,14 @@ def load_folder(path: str | Path, image_size: int | None = None, seed: int = 0) 
                 pics.append(im.copy())
         except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
             raise UserError(f"cannot read image {p}: {e}") from None
-    color = any(im.mode not in ("L", "1", "I", "I;16", "LA") for im in pics)
-    mode = "RGB" if color else "L"
+    colour = [im.mode not in ("L", "1", "I", "I;16", "LA") for im in pics]
+    mode = "RGB" if 2 * sum(colour) >= len(pics) else "L"  # the majority's (a tie: colour)
+    odd = [p.name for p, c in zip(files, colour, strict=True) if c != (mode == "RGB")]
+    if odd:
+        note_once(f"images:{path}: {len(odd)} of {len(pics)} images "
+                  f"({', '.join(odd[:3])}{' ...' if len(odd) > 3 else ''}) are "
+                  f"{'grayscale' if mode == 'RGB' else 'in colour'}; all are read as "
+                  f"{'RGB' if mode == 'RGB' else 'grayscale'}, as most are")
     sizes = {im.size for im in pics}
     if image_size is None and len(sizes) > 1:
         (a, b) = sorted(sizes)[:2]

@@ -66,8 +66,10 @@ def cells_html(tokens: list[str], acts, cells: list[tuple[int, float | None]],
             "</script></body></html>")
 
 
-def overlay_png(image, results: list[Attribution], path, title: str = "", scale: int = 3):
-    """The image, then one panel per method: the image in grey under its scores (red: for the
+def overlay_png(image, results: list[Attribution], path, title: str = "", scale: int = 3,
+                truth: str | None = None):
+    """The image (titled with the prediction, its probability, the target and the ``truth``
+    when known), then one panel per method: the image in grey under its scores (red: for the
     target, blue: against; opacity relative to the panel's largest |score|). PNG, atomic."""
     import numpy as np
 
@@ -78,12 +80,13 @@ def overlay_png(image, results: list[Attribution], path, title: str = "", scale:
     img = image.detach().float().clamp(0, 1).permute(1, 2, 0).numpy()
     grey = img.mean(-1)
     n = len(results) + 1
-    fig, axes = plt.subplots(1, n, figsize=(1.0 * scale * n, 1.0 * scale + 0.6))
+    fig, axes = plt.subplots(1, n, figsize=(1.0 * scale * n, 1.0 * scale + 0.9))
     axes = np.atleast_1d(axes)
     axes[0].imshow(img if img.shape[-1] == 3 else grey, cmap="gray", vmin=0, vmax=1)
     head = results[0]
-    axes[0].set_title(plain(f"{head.prediction}\np = {head.probability:.2f} ({head.target})"),
-                      fontsize=8)
+    truth_line = f"\ntrue: {truth}" if truth is not None else ""
+    axes[0].set_title(plain(f"predicted {head.prediction}\np = {head.probability:.2f} "
+                            f"({head.target}){truth_line}"), fontsize=8)
     for ax, r in zip(axes[1:], results, strict=True):
         s = r.scores / max(float(np.abs(r.scores).max()), 1e-12)
         rgba = np.zeros((*s.shape, 4))

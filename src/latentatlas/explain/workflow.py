@@ -20,28 +20,32 @@ from .maximize import Maximized, maximize_image, maximize_text
 
 
 def explain_input(run: str | Path, text: str | None = None, index: int | None = None,
-                  image: str | Path | None = None,
-                  data_dir: str | Path | None = None) -> str | torch.Tensor:
-    """What to explain, checked against the run's classifier: a text for a text classifier;
-    a test-set item (``index``) or an image file of the model's size for an image one."""
+                  image: str | Path | None = None, data_dir: str | Path | None = None
+                  ) -> tuple[str | torch.Tensor, str | None]:
+    """What to explain, checked against the run's classifier, and its true label when known:
+    a text for a text classifier; a test-set item (``index``, with its label) or an image file
+    of the model's size for an image one."""
     kind = run_kind(run)
     if kind.text:
         if text is None:
             raise OptionError("text", f"is needed: {run} is a text classifier")
-        return text
+        return text, None
     if text is not None:
         raise OptionError("text", f"is for text classifiers; {run} is an image classifier: "
                                   "give an `index` or an `image`")
     if image is not None:
         shape = tuple(read_config(run)["model"]["image_shape"])
-        return load_image_file(image, shape, resize=False)
+        return load_image_file(image, shape, resize=False), None
     if index is None:
         raise OptionError("index", "or an `image` is needed for an image classifier")
-    test = load_run_data(run, data_dir).test_x
-    if not 0 <= index < len(test):
-        raise OptionError("index", f"{index} is out of range: the test split has {len(test)} "
-                                   f"items (0..{len(test) - 1})")
-    return test[index]
+    data = load_run_data(run, data_dir)
+    if not 0 <= index < len(data.test_x):
+        raise OptionError("index", f"{index} is out of range: the test split has "
+                                   f"{len(data.test_x)} items (0..{len(data.test_x) - 1})")
+    label = None
+    if data.test_y is not None and data.classes:
+        label = data.classes[int(data.test_y[index])]
+    return data.test_x[index], label
 
 
 def explain_with_checks(model, item: str | torch.Tensor, methods: tuple[str, ...] = METHODS,
@@ -71,14 +75,14 @@ def explain_run(run: str | Path, *, text: str | None = None, index: int | None =
                 image: str | Path | None = None, methods: tuple[str, ...] = METHODS,
                 target: str | None = None, stability_runs: int | None = None,
                 evaluate: bool = False, seed: int = 0, data_dir: str | Path | None = None,
-                **params: Any) -> tuple[str | torch.Tensor, list, dict[str, dict]]:
+                **params: Any) -> tuple[str | torch.Tensor, str | None, list, dict[str, dict]]:
     """``explain_with_checks`` on a run's classifier, for the item ``explain_input`` picks:
-    (the item, the attributions, the checks)."""
-    item = explain_input(run, text, index, image, data_dir)
+    (the item, its true label or None, the attributions, the checks)."""
+    item, label = explain_input(run, text, index, image, data_dir)
     results, checks = explain_with_checks(load(run), item, methods, target,
                                           stability_runs=stability_runs, evaluate=evaluate,
                                           seed=seed, **params)
-    return item, results, checks
+    return item, label, results, checks
 
 
 def maximize_run(run: str | Path, cls: str | None = None, neuron: str | None = None,
