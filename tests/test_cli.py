@@ -392,3 +392,36 @@ def test_help_shows_defaults_and_the_selector_syntax():
     assert p.returncode == 0
     assert "label=Sneaker,Ankle_boot" in shown and "(default: 0)" in shown, shown
     assert "mean difference" in shown  # --from explained
+
+
+def test_long_work_shows_progress_on_a_terminal_only(run):
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    master, slave = pty.openpty()  # stderr a real terminal, stdout a pipe
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    proc = subprocess.Popen([sys.executable, "-m", "latentatlas", "eval", str(run), "--iw",
+                             "20", "--threads", "1", "--json"], stdout=subprocess.PIPE,
+                            stderr=slave, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the child closed its end
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out, _ = proc.communicate(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0
+    assert "importance-weighted NLL, k=20" in b"".join(chunks).decode(errors="replace")
+    assert "iw_nll_k20" in json.loads(out)  # stdout stays clean JSON
+    p = cli("eval", str(run), "--iw", "20")  # not a terminal: no bar
+    assert p.returncode == 0 and "importance-weighted NLL, k=" not in p.stderr
+    assert cli("dims", str(run), "--threads", "1").returncode == 0  # every command: --threads

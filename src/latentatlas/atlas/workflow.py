@@ -17,6 +17,7 @@ import torch
 from ..data.items import resolve_items
 from ..errors import OptionError, UserError
 from ..models.rundir import load, load_run_data, run_kind
+from ..progress import progress
 from .codes import encode, run_codes
 from .interpolate import grid, interpolate
 from .knobs import Knobs, knob_positions
@@ -33,7 +34,12 @@ EXPORT_PIXELS_MAX = EXPORT_DECODES_MAX * 784  # and their values (a 28x28 image:
 @torch.no_grad()
 def decode_batched(model, z: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
     """(N, D) codes -> the mean observations (N, ...), decoded in no-grad batches."""
-    return torch.cat([model.decode(c) for c in z.split(batch_size)])
+    out = []
+    with torch.no_grad(), progress(len(z), "decoding", "code") as bar:
+        for c in z.split(batch_size):
+            out.append(model.decode(c))
+            bar.update(len(c))
+    return torch.cat(out)
 
 
 def sample_images(run: str | Path, n: int = 64, source: str | None = None, seed: int = 0,

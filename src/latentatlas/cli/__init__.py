@@ -12,7 +12,7 @@ import sys
 
 from ..errors import Interrupted, OptionError, UserError
 from . import atlas, concepts, explain, explore, runs, text, toy, translate
-from .common import Parser, as_flags
+from .common import Parser, as_flags, positive_int, set_threads
 
 
 def build_parser() -> Parser:
@@ -26,6 +26,10 @@ def build_parser() -> Parser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in (runs, atlas, concepts, translate, toy, text, explore, explain):
         module.add_parsers(sub)
+    for command in sub.choices.values():  # every command takes --threads, as train does
+        if not any(action.dest == "threads" for action in command._actions):
+            command.add_argument("--threads", type=positive_int,
+                                 help="torch threads (default: torch's choice, every core)")
     return p
 
 
@@ -139,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         _check_kinds(args)
         _check_outputs(args)
+        if getattr(args, "threads", None) is not None:
+            set_threads(args.threads)
         return args.func(args)
     except UserError as e:
         if debug:

@@ -12,6 +12,7 @@ import torch
 from ..data.items import load_image_file
 from ..errors import OptionError, UserError
 from ..models.rundir import load, load_run_data, read_config, run_kind
+from ..progress import progress
 from .attribute import explain
 from .cells import cell_activations, indicator, rank_cells
 from .core import METHODS
@@ -58,7 +59,11 @@ def explain_with_checks(model, item: str | torch.Tensor, methods: tuple[str, ...
     for m in methods:
         if m not in METHODS:
             raise OptionError("method", f"{m!r} is unknown; one of {', '.join(METHODS)}")
-    results = [explain(model, item, m, target, seed=seed, **params) for m in methods]
+    results = []
+    with progress(len(methods), "explaining", "method") as bar:
+        for m in methods:
+            results.append(explain(model, item, m, target, seed=seed, **params))
+            bar.update(1)
     checks: dict[str, dict] = {r.method: {} for r in results}
     for r in results:
         if stability_runs:

@@ -7,6 +7,7 @@ import torch
 
 from ..data.base import class_index
 from ..errors import UserError
+from ..progress import progress
 from .words import content_words
 
 
@@ -66,27 +67,29 @@ def generate_texts(model, *, n: int | None = None, words: int | None = None,
     method = method or ("sample" if is_lm else "greedy")
     texts: list[str] = []
     total = 0
-    while True:
-        start = len(texts)
-        b = batch_size if n is None else min(batch_size, n - start)
-        if is_lm:
-            c = None if context is None else (
-                context[start:start + b] if context.numel() > 1 else context.expand(b))
-            ids = model.generate(b, c, method=method, temperature=temperature, beam=beam,
-                                 generator=gen, ban_unk=ban_unk)
-        else:
-            z = torch.randn(b, model.latent_dim, generator=gen)
-            ids = model.decode(z, method=method, temperature=temperature, beam=beam,
-                               generator=gen, ban_unk=ban_unk)
-        batch_words = 0
-        for row in ids.tolist():
-            text = model.vocab.decode(row)
-            texts.append(text)
-            batch_words += len(content_words(text, stop_words=False))
-            if words is not None and total + batch_words >= words:
+    with progress(words or n, "generating", "word" if words else "text") as bar:
+        while True:
+            start = len(texts)
+            b = batch_size if n is None else min(batch_size, n - start)
+            if is_lm:
+                c = None if context is None else (
+                    context[start:start + b] if context.numel() > 1 else context.expand(b))
+                ids = model.generate(b, c, method=method, temperature=temperature, beam=beam,
+                                     generator=gen, ban_unk=ban_unk)
+            else:
+                z = torch.randn(b, model.latent_dim, generator=gen)
+                ids = model.decode(z, method=method, temperature=temperature, beam=beam,
+                                   generator=gen, ban_unk=ban_unk)
+            batch_words = 0
+            for row in ids.tolist():
+                text = model.vocab.decode(row)
+                texts.append(text)
+                batch_words += len(content_words(text, stop_words=False))
+                if words is not None and total + batch_words >= words:
+                    return texts
+            total += batch_words
+            bar.update(batch_words if words is not None else len(ids))
+            if n is not None and len(texts) >= n:
                 return texts
-        total += batch_words
-        if n is not None and len(texts) >= n:
-            return texts
-        if batch_words == 0:
-            raise UserError(f"{b} generated texts held no words; is the model trained?")
+            if batch_words == 0:
+                raise UserError(f"{b} generated texts held no words; is the model trained?")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ..progress import progress
+
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, data: torch.Tensor | tuple[torch.Tensor, ...],
@@ -28,6 +30,8 @@ def iw_nll(model: torch.nn.Module, x: torch.Tensor, k: int, batch_size: int = 25
     model.eval()
     total = 0.0
     per_batch = max(1, batch_size * 64 // max(k, 1))  # keep k x batch decodes bounded
-    for i in range(0, len(x), per_batch):
-        total += float(model.iw_log_likelihood(x[i:i + per_batch], k).sum())
+    with progress(len(x), f"importance-weighted NLL, k={k}", "item") as bar:
+        for i in range(0, len(x), per_batch):
+            total += float(model.iw_log_likelihood(x[i:i + per_batch], k).sum())
+            bar.update(len(x[i:i + per_batch]))
     return -total / len(x)
