@@ -261,8 +261,7 @@ def test_concepts_end_to_end(run, tmp_path):
 
     r = tmp_path / "run"
     shutil.copytree(run, r)
-    for args in (["tall", "--from", "groups", "--pos", "height>=16", "--neg", "height<=11",
-                  "--target", "height"],
+    for args in (["tall", "--from", "groups", "--pos", "height>=16", "--neg", "height<=11"],
                  ["rect", "--from", "probe", "--pos", "label=rectangle", "--neg", "label=ellipse"],
                  ["taller", "--from", "edit", "--edit", "taller:2", "--pos", "label=boot",
                   "--n", "30"],
@@ -274,6 +273,8 @@ def test_concepts_end_to_end(run, tmp_path):
     by_name = {c["name"]: c for c in listed}
     assert 0.0 <= by_name["rect"]["scores"]["auc"] <= 1.0
     assert by_name["taller"]["params"]["target"] == "height"
+    assert by_name["tall"]["params"]["target"] == "height"  # implied by its selector
+    assert "target" not in by_name["rect"]["params"]  # labels imply no identifier
     scores = by_name["taller"]["scores"]
     # leakage is defined once the concept moves its target (this tiny model may not)
     assert ("leakage_brightness" in scores) == (scores["effect_height"] > 0)
@@ -425,3 +426,13 @@ def test_long_work_shows_progress_on_a_terminal_only(run):
     p = cli("eval", str(run), "--iw", "20")  # not a terminal: no bar
     assert p.returncode == 0 and "importance-weighted NLL, k=" not in p.stderr
     assert cli("dims", str(run), "--threads", "1").returncode == 0  # every command: --threads
+
+
+def test_train_says_what_it_took(idx_dir, tmp_path):
+    p = cli("train", "--data", "fashion-mnist", "--data-dir", str(idx_dir), "--n-train", "32",
+            "--hidden", "8", "--latent-dim", "2", "--epochs", "1", "--threads", "1", "--out",
+            str(tmp_path / "r"))
+    assert p.returncode == 0, p.stderr
+    assert "32 of 64 training items (a sample stratified by label, seed 0)" in p.stdout
+    spec = json.loads((tmp_path / "r" / "config.json").read_text())["data"]
+    assert spec["subset"] == "stratified" and spec["n_train"] == 32

@@ -269,3 +269,12 @@ def test_titles_and_labels_with_dollars_draw(tmp_path):
     save_code_map(np.zeros((4, 2)), tmp_path / "m.png", torch.tensor([0, 0, 1, 1]),
                   ["$a", "b$"], title="$run")
     assert (tmp_path / "h.png").stat().st_size > 0 and (tmp_path / "m.png").stat().st_size > 0
+
+
+def test_a_selector_on_one_identifier_implies_the_target():
+    from latentatlas.concepts.groups import implied_target
+
+    assert implied_target("height>18") == "height"
+    assert implied_target("brightness>q0.8 & label=boot") == "brightness"
+    assert implied_target("height>18&width<9") is None  # two: ambiguous
+    assert implied_target("label=Sneaker") is None and implied_target(None) is None

@@ -162,3 +162,43 @@ def test_one_rule_resolves_class_names():
         class_index(classes, "POSITIVE")
     with pytest.raises(UserError, match=r"unknown class 'Hat'; known: T-shirt/top"):
         class_index(classes, "Hat")
+
+
+def test_a_stratified_sample_keeps_each_label_share_and_its_seed():
+    from latentatlas.data.base import sample_indices
+
+    labels = ["a"] * 600 + ["b"] * 300 + ["c"] * 100
+    idx = sample_indices(1000, 100, labels, seed=3)
+    picked = [labels[i] for i in idx]
+    assert [picked.count(k) for k in "abc"] == [60, 30, 10] and list(idx) == sorted(idx)
+    assert list(sample_indices(1000, 100, labels, seed=3)) == list(idx)  # seeded
+    assert list(sample_indices(1000, 100, labels, seed=4)) != list(idx)
+    assert len(set(sample_indices(1000, 999, None, seed=0))) == 999
+
+
+def test_n_train_is_the_training_set_size_for_texts_and_images_alike(idx_dir):
+    from latentatlas.data import load_spec
+    from latentatlas.data.text import load_text
+
+    fm = load_dataset("fashion-mnist", data_dir=idx_dir, n_train=32, n_test=8)
+    assert len(fm.train_x) == 32 and len(fm.test_x) == 8
+    assert "32 of 64 training items (a sample stratified by label, seed 0)" in fm.summary()
+    old = load_spec({"name": "fashion-mnist", "data_dir": str(idx_dir), "n_train": 32})
+    full = load_dataset("fashion-mnist", data_dir=idx_dir)
+    assert torch.equal(old.train_x, full.train_x[:32])  # a run made before: the first 32
+    g = load_text("grammar", n_train=500, n_test=50)
+    assert len(g.train) == 500 and len(g.test) == 50 and "500 of" in g.taken
+    legacy = load_text("grammar", n=500)  # the old rule: 500 texts before the 90/10 split
+    assert len(legacy.train) + len(legacy.test) == 500
+
+
+@pytest.mark.skipif(not Path("/usr/share/games/fortunes").is_dir(),
+                    reason="Debian's fortunes is not installed")
+def test_a_small_fortunes_sample_covers_the_categories():
+    from latentatlas.data.text import load_text
+
+    sample = load_text("fortunes", n_train=300)
+    first = load_text("fortunes", n=300)  # the old rule: the first 300 fortunes
+    everything = load_text("fortunes")
+    assert len(set(sample.train_labels)) > 3 * len(set(first.train_labels))
+    assert len(set(sample.train_labels)) >= 0.6 * len(everything.classes)

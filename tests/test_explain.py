@@ -22,8 +22,8 @@ ADJECTIVES = {w for ws in grammar.ADJECTIVES.values() for w in ws}
 def classifier(tmp_path_factory):
     run = tmp_path_factory.mktemp("explain") / "clf"
     p = cli("train", "--model", "text-classifier", "--data", "grammar", "--label", "sentiment",
-            "--n-train", "4000", "--hidden", "32", "--embed-dim", "32", "--epochs", "3",
-            "--threads", "1", "--quiet", "--out", str(run))
+            "--n-train", "4000", "--n-test", "400", "--hidden", "32", "--embed-dim", "32",
+            "--epochs", "3", "--threads", "1", "--quiet", "--out", str(run))
     assert p.returncode == 0, p.stderr
     return run
 

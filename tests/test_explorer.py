@@ -575,6 +575,12 @@ def test_a_tiny_run_serves_a_working_page(browser, tmp_path):
         page.wait_for_function("window.__decodes >= 2")
         assert not errors, errors
         assert page.get_attribute("#decoded", "src")
+        # a map of one point draws it large (a 10-pixel square), not as a 4-pixel dot
+        alpha = page.evaluate("""() => {
+            const [x, y] = mapXY(state.points[0]);
+            return $("map").getContext("2d").getImageData(x + 4, y + 4, 1, 1).data[3];
+        }""")
+        assert alpha > 0
         page.close()
     finally:
         proc.terminate()

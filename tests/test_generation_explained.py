@@ -45,8 +45,8 @@ def test_attention_lm_steps_match_the_teacher_forced_pass(cell, condition):
 def attn_lm(tmp_path_factory):
     run = tmp_path_factory.mktemp("attn") / "lm"
     p = cli("train", "--model", "attn-lm", "--data", "grammar", "--n-train", "2000",
-            "--hidden", "32", "--embed-dim", "16", "--window", "5", "--epochs", "2",
-            "--threads", "1", "--quiet", "--out", str(run))
+            "--n-test", "200", "--hidden", "32", "--embed-dim", "16", "--window", "5",
+            "--epochs", "2", "--threads", "1", "--quiet", "--out", str(run))
     assert p.returncode == 0, p.stderr
     return run
 
@@ -125,7 +125,8 @@ def test_character_lm_cells_follow_quotes(tmp_path):
 def test_maximize_a_text_class(tmp_path):
     run = tmp_path / "clf"
     p = cli("train", "--model", "text-classifier", "--data", "grammar", "--label", "sentiment",
-            "--n-train", "3000", "--hidden", "32", "--embed-dim", "16", "--epochs", "2",
+            "--n-train", "3000", "--n-test", "300", "--hidden", "32", "--embed-dim", "16",
+            "--epochs", "3",
             "--threads", "1", "--quiet", "--out", str(run))
     assert p.returncode == 0, p.stderr
     from latentatlas.explain.maximize import maximize_text

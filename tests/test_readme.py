@@ -16,7 +16,8 @@ from latentatlas.data import availability
 
 from .conftest import REPO, cli
 
-SHORT = ("--epochs", "1", "--n-train", "300", "--n-test", "120", "--threads", "1", "--quiet")
+# enough texts that a vocabulary knows the README's words and the test items' (a few seconds)
+SHORT = ("--epochs", "1", "--n-train", "1500", "--n-test", "120", "--threads", "1", "--quiet")
 SKIP = {"explore": "a server that runs until Ctrl-C: tests/test_explorer.py drives it"}
 
 

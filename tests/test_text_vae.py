@@ -60,8 +60,8 @@ def test_sentence_vae_shapes_loss_and_greedy_decoding():
 
 def test_text_vae_trains_resumes_exactly_and_loads_with_its_vocab(tmp_path):
     args = ["train", "--model", "text-vae", "--data", "grammar", "--n-train", "600",
-            "--latent-dim", "4", "--hidden", "32", "--batch-size", "32", "--anneal-steps",
-            "20", "--threads", "1", "--quiet"]
+            "--n-test", "60", "--latent-dim", "4", "--hidden", "32", "--batch-size", "32",
+            "--anneal-steps", "20", "--threads", "1", "--quiet"]
     assert cli(*args, "--epochs", "2", "--out", str(tmp_path / "a")).returncode == 0
     assert cli(*args, "--epochs", "1", "--out", str(tmp_path / "b")).returncode == 0
     p = cli(*args, "--epochs", "2", "--resume", "--out", str(tmp_path / "b"))

@@ -30,7 +30,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--edit", help="NAME:AMOUNT, e.g. taller:2, wider:2, brighter:40")
     c.add_argument("--property", dest="prop", help="a measured property to regress on the codes")
     c.add_argument("--target", help="the identifier this concept is meant to move "
-                                    "(default: implied by --edit or --property)")
+                                    "(default: implied by --edit, --property, or a --pos that "
+                                    "selects by one identifier, as height>18)")
     c.add_argument("--n", type=positive_int, help="at most N items per group (seeded)")
     c.add_argument("--seed", type=int, default=0, help="seed of the item sampling")
     c.add_argument("--force", action="store_true",

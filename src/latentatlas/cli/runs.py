@@ -34,8 +34,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="dataset spec (latentatlas data list; default fashion-mnist)")
     t.add_argument("--data-dir", help="folder holding the dataset files")
     t.add_argument("--image-size", type=positive_int, help="resize images to N x N")
-    t.add_argument("--n-train", type=positive_int, help="use the first N training items")
-    t.add_argument("--n-test", type=positive_int, help="use the first N test items")
+    t.add_argument("--n-train", type=positive_int,
+                   help="the training set's size: a seeded sample of the training split, "
+                        "stratified by label where there are labels (images and texts alike)")
+    t.add_argument("--n-test", type=positive_int,
+                   help="the test set's size, sampled the same way")
     t.add_argument("--latent-dim", type=positive_int)
     t.add_argument("--size", choices=["small", "large"], help="width preset")
     t.add_argument("--hidden", type=widths, help="explicit widths, e.g. 400 or 32,64,256 (conv)")

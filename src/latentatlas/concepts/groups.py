@@ -64,6 +64,15 @@ def _condition(cond: str, x: torch.Tensor, labels: torch.Tensor | None,
     return _OPS[op](values, value)
 
 
+def implied_target(selector: str | None) -> str | None:
+    """The identifier a group selector is about, when it names exactly one: ``height>18`` and
+    ``brightness>q0.8 & label=boot`` imply ``height`` and ``brightness``; labels and indices
+    imply none."""
+    names = {m.group(1) for cond in (selector or "").split("&")
+             if (m := _COMPARE.match(cond)) and m.group(1) in PROPERTIES}
+    return names.pop() if len(names) == 1 else None
+
+
 def select(selector: str | None, data: ImageData, split: str = "train", n: int | None = None,
            seed: int = 0, exclude: torch.Tensor | None = None) -> torch.Tensor:
     """Indices into ``split`` of the items matching ``selector`` (None: all), minus

@@ -19,7 +19,7 @@ from ..models.rundir import load, load_image_data
 from .directions import Concept, LinearProbe, MeanDifference, PairedEdits, PropertyRegression
 from .disentangle import disentangle
 from .edits import apply_edit
-from .groups import select
+from .groups import implied_target, select
 from .identifiers import PixelClassifier, ProbeIdentifier
 from .properties import PROPERTIES, measure
 from .store import check_name, check_new, get_concept, load_concepts, save_concept
@@ -88,6 +88,7 @@ def fit_concept(run: str | Path, name: str, method: str, *, pos: str | None = No
         n_idx = select(neg, data, n=n, seed=seed + 1, exclude=None if neg else p_idx)
         finder = MeanDifference() if method == "groups" else LinearProbe(seed=seed)
         finder.fit(codes[p_idx], codes[n_idx])
+        target = target or implied_target(pos)  # height>18: a concept of height
     elif method == "edit":
         if not edit:
             raise OptionError("method", "edit needs an `edit` NAME:AMOUNT, e.g. taller:2")

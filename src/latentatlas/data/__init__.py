@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionError, UserError
-from .base import ImageData
+from .base import ImageData, sample_indices, taken_text
 from .idx_sets import fetch, locate, missing_message
 from .shapes import load_shapes
 from .small_sets import load_digits, load_folder, resize
@@ -69,12 +69,17 @@ def load_dataset(
     image_size: int | None = None,
     n_train: int | None = None,
     n_test: int | None = None,
+    subset: str = "stratified",
 ) -> ImageData:
     """Load a dataset by its spec (see ``DATASETS``), optionally resized and subsampled.
 
-    ``n_train``/``n_test`` keep the first N items of each split (``shapes`` generates exactly
-    that many); ``image_size`` resizes to a square of that side.
+    ``n_train``/``n_test`` are the sizes of the splits: a seeded sample of each, stratified by
+    label where there are labels (``subset="first"``: the first N items, as runs made before
+    this was the rule; ``shapes`` generates exactly that many); ``image_size`` resizes to a
+    square of that side. ``data.taken`` says what was taken.
     """
+    if subset not in ("stratified", "first"):
+        raise ValueError(f"subset must be stratified or first, got {subset!r}")
     for n, what in ((n_train, "n_train"), (n_test, "n_test")):
         if n is not None and n < 1:
             raise OptionError(what, f"must be at least 1, got {n}")
@@ -100,7 +105,7 @@ def load_dataset(
         data.train_x = resize(data.train_x, image_size)
         data.test_x = resize(data.test_x, image_size)
     if n_train is not None or n_test is not None:
-        data = _subsample(data, n_train, n_test)
+        data = _subsample(data, n_train, n_test, subset == "stratified", seed)
     return data
 
 
@@ -110,17 +115,32 @@ def load_spec(spec: dict, data_dir: str | Path | None = None) -> ImageData:
         spec["name"], data_dir=data_dir if data_dir is not None else spec.get("data_dir"),
         seed=spec.get("seed", 0), image_size=spec.get("image_size"),
         n_train=spec.get("n_train"), n_test=spec.get("n_test"),
+        subset=spec.get("subset", "first"),  # runs written before the rule took the first N
     )
 
 
-def _subsample(data: ImageData, n_train: int | None, n_test: int | None) -> ImageData:
-    def cut(t, n):
-        return t if t is None or n is None else t[:n]
+def _subsample(data: ImageData, n_train: int | None, n_test: int | None, stratified: bool,
+               seed: int) -> ImageData:
+    """Cut each split to its size: a seeded (stratified) sample, or the first N items."""
+    import torch
 
-    data.train_x, data.train_y = cut(data.train_x, n_train), cut(data.train_y, n_train)
-    data.test_x, data.test_y = cut(data.test_x, n_test), cut(data.test_y, n_test)
-    data.train_factors = {k: cut(v, n_train) for k, v in data.train_factors.items()}
-    data.test_factors = {k: cut(v, n_test) for k, v in data.test_factors.items()}
+    said = []
+    for split, n, what in (("train", n_train, "training"), ("test", n_test, "test")):
+        x, y = getattr(data, f"{split}_x"), getattr(data, f"{split}_y")
+        if n is None or n >= len(x):
+            continue
+        if stratified:
+            labels = None if y is None else y.tolist()
+            idx = torch.from_numpy(sample_indices(len(x), n, labels, seed + (split == "test")))
+        else:
+            idx = torch.arange(n)
+        said.append(taken_text(n, len(x), what, stratified and y is not None, seed)
+                    if stratified else f"the first {n:,} of {len(x):,} {what} items")
+        setattr(data, f"{split}_x", x[idx])
+        setattr(data, f"{split}_y", None if y is None else y[idx])
+        factors = getattr(data, f"{split}_factors")
+        setattr(data, f"{split}_factors", {k: v[idx] for k, v in factors.items()})
+    data.taken = "; ".join(said)
     return data
 
 

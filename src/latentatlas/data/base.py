@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from ..errors import UserError
+
+
+def sample_indices(total: int, n: int, labels: Sequence | None, seed: int) -> np.ndarray:
+    """A seeded sample of ``n`` of ``total`` items, sorted: stratified by ``labels`` when given
+    (each label keeps its share, rounded by largest remainder), else uniform."""
+    rng = np.random.default_rng([seed, 0x5A])
+    if n >= total:
+        return np.arange(total)
+    if labels is None:
+        return np.sort(rng.permutation(total)[:n])
+    keys = np.asarray([str(v) for v in labels])
+    groups = [np.flatnonzero(keys == k) for k in sorted(set(keys.tolist()))]
+    exact = np.array([len(g) * n / total for g in groups])
+    take = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - take), kind="stable")[: n - int(take.sum())]:
+        take[i] += 1
+    chosen = [rng.permutation(g)[:t] for g, t in zip(groups, take, strict=True)]
+    return np.sort(np.concatenate(chosen))
+
+
+def taken_text(kept: int, total: int, what: str, stratified: bool, seed: int) -> str:
+    """How a split was cut, in words: ``300 of 60,000 training items (a sample stratified by
+    label, seed 0)``; empty when nothing was cut."""
+    if kept >= total:
+        return ""
+    how = "stratified by label" if stratified else "uniform"
+    return f"{kept:,} of {total:,} {what} items (a sample {how}, seed {seed})"
 
 
 def _folded(name: str) -> str:
@@ -48,6 +77,7 @@ class ImageData:
     train_factors: dict[str, torch.Tensor] = field(default_factory=dict)
     test_factors: dict[str, torch.Tensor] = field(default_factory=dict)
     source: str = ""
+    taken: str = ""  # how the splits were cut from the full dataset, in words
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -60,4 +90,5 @@ class ImageData:
         return (
             f"{self.name}: {len(self.train_x):,} train / {len(self.test_x):,} test, "
             f"{c}x{h}x{w}{n_cls}" + (f" ({self.source})" if self.source else "")
+            + (f"; {self.taken}" if self.taken else "")
         )

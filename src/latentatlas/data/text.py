@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from .base import sample_indices, taken_text
 
 WORDNET_DIR = Path("/usr/share/wordnet")
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
@@ -31,6 +32,7 @@ class TextData:
     train_factors: dict[str, list] = field(default_factory=dict)
     test_factors: dict[str, list] = field(default_factory=dict)
     source: str = ""
+    taken: str = ""  # how the splits were cut from the corpus, in words
 
     @property
     def classes(self) -> list[str] | None:
@@ -57,7 +59,30 @@ class TextData:
     def summary(self) -> str:
         extra = f", {len(self.classes)} labels" if self.classes else ""
         return (f"{self.name}: {len(self.train):,} train / {len(self.test):,} test texts{extra}"
-                + (f" ({self.source})" if self.source else ""))
+                + (f" ({self.source})" if self.source else "")
+                + (f"; {self.taken}" if self.taken else ""))
+
+    def cut(self, n_train: int | None, n_test: int | None, seed: int) -> TextData:
+        """The splits cut to ``n_train`` / ``n_test`` texts: seeded samples, stratified by
+        label where there are labels; ``taken`` says what was taken."""
+        said = []
+        for split, n, what in (("train", n_train, "training"), ("test", n_test, "test")):
+            texts = getattr(self, split)
+            if n is None or n >= len(texts):
+                continue
+            labels = getattr(self, f"{split}_labels")
+            idx = sample_indices(len(texts), n, labels, seed + (split == "test"))
+            setattr(self, split, _pick(texts, idx))
+            if labels is not None:
+                setattr(self, f"{split}_labels", _pick(labels, idx))
+            context = getattr(self, f"{split}_context")
+            if context is not None:
+                setattr(self, f"{split}_context", context[idx])
+            factors = getattr(self, f"{split}_factors")
+            setattr(self, f"{split}_factors", {k: _pick(v, idx) for k, v in factors.items()})
+            said.append(taken_text(n, len(texts), what, labels is not None, seed))
+        self.taken = "; ".join(said)
+        return self
 
 
 def _split(n: int, seed: int, test_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -155,9 +180,17 @@ def read_lines(path: str | Path) -> tuple[list[str], list[str] | None, np.ndarra
     return texts, labels if has_labels else None, np.array(contexts) if has_context else None
 
 
-def load_text(spec: str, *, seed: int = 0, sentences: bool = False,
-              n: int | None = None) -> TextData:
-    """Load a text dataset by name: ``wordnet``, ``fortunes``, ``grammar``, ``text:PATH``."""
+def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | None = None,
+              n_train: int | None = None, n_test: int | None = None) -> TextData:
+    """Load a text dataset by name: ``wordnet``, ``fortunes``, ``grammar``, ``text:PATH``,
+    split 90/10 (seeded). ``n_train`` / ``n_test`` are the sizes of the splits (seeded samples,
+    stratified by label where there are labels); ``n``, the rule of runs made before that, keeps
+    the first ``n`` texts (grammar: generates ``n``) before the split."""
+    if n is not None and (n_train is not None or n_test is not None):
+        raise ValueError("give n (the old rule) or n_train / n_test, not both")
+    if spec == "grammar" or spec.startswith("grammar:"):  # enough sentences for the splits
+        need = max(-(-(n_train or 0) * 10 // 9) + 1, (n_test or 0) * 10 + 1)
+        n = n if n is not None else (max(20_000, need) if n_train or n_test else None)
     from . import grammar
 
     labels = context = None
@@ -189,7 +222,7 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False,
     if len(texts) < 2:
         raise UserError(f"{spec}: need at least 2 texts, found {len(texts)}")
     tr, te = _split(len(texts), seed)
-    return TextData(
+    data = TextData(
         name=spec, train=_pick(texts, tr), test=_pick(texts, te),
         train_labels=_pick(labels, tr) if labels else None,
         test_labels=_pick(labels, te) if labels else None,
@@ -198,8 +231,11 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False,
         train_factors={k: _pick(v, tr) for k, v in factors.items()},
         test_factors={k: _pick(v, te) for k, v in factors.items()}, source=source,
     )
+    return data.cut(n_train, n_test, seed) if n_train or n_test else data
 
 
 def load_text_spec(spec: dict) -> TextData:
-    """Load the text dataset a run's config describes: {"name", "seed", "n"}."""
-    return load_text(spec["name"], seed=spec.get("seed", 0), n=spec.get("n"))
+    """Load the text dataset a run's config describes: {"name", "seed", "n_train", "n_test"}
+    (or, for runs made before that rule, {"name", "seed", "n"})."""
+    return load_text(spec["name"], seed=spec.get("seed", 0), n=spec.get("n"),
+                     n_train=spec.get("n_train"), n_test=spec.get("n_test"))

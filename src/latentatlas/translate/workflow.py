@@ -36,10 +36,11 @@ def _same_data(runs: list[str | Path]) -> None:
             raise UserError(f"the runs' codes hold different item counts ({what} items: "
                             + ", ".join(sorted("all" if n is None else str(n) for n in sizes))
                             + ")")
-    # the seed draws the items of shapes and of the text corpora (their split and sample)
-    seeded = [s.get("name") == "shapes" or run_kind(r).text
+    # the seed draws the items of shapes, of the text corpora and of stratified samples
+    seeded = [s.get("name") == "shapes" or run_kind(r).text or s.get("subset") == "stratified"
               for s, r in zip(specs, runs, strict=True)]
-    settings = {(s.get("seed", 0) if seeded_ else 0, s.get("image_size"), s.get("n"))
+    settings = {(s.get("seed", 0) if seeded_ else 0, s.get("image_size"), s.get("n"),
+                 s.get("subset", "first"))
                 for s, seeded_ in zip(specs, seeded, strict=True)}
     if len(settings) != 1:
         raise UserError("the runs' datasets differ in their settings (seed, size or image size)")
