@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..fileio import write_cache
 from ..models.protocol import LatentModel
 from ..models.rundir import WEIGHTS, load, load_run_data, read_config, run_kind
+from ..progress import progress
 
 ATLAS = "atlas"
 
@@ -36,11 +37,13 @@ def encode(model: LatentModel, x: torch.Tensor, batch_size: int = 4096) -> Codes
     if hasattr(model, "eval"):
         model.eval()
     mus, logvars = [], []
-    for i in range(0, len(x), batch_size):
-        mu, logvar = model.encode(x[i:i + batch_size])
-        mus.append(mu.float())
-        if logvar is not None:
-            logvars.append(logvar.float())
+    with progress(len(x), "encoding", "item") as bar:
+        for i in range(0, len(x), batch_size):
+            mu, logvar = model.encode(x[i:i + batch_size])
+            mus.append(mu.float())
+            if logvar is not None:
+                logvars.append(logvar.float())
+            bar.update(len(mu))
     return Codes(torch.cat(mus), torch.cat(logvars) if logvars else None)
 
 
