@@ -107,3 +107,22 @@ def test_wordnet_example_sentences():
 def test_unknown_text_dataset():
     with pytest.raises(UserError, match="unknown text dataset"):
         load_text("poems")
+
+
+def test_text_corpora_honour_data_dir(tmp_path):
+    from latentatlas import Run
+
+    from .conftest import cli
+
+    folder = tmp_path / "corpora" / "fortunes"
+    folder.mkdir(parents=True)
+    (folder / "cats").write_text("".join(f"The cat number {i} sat.\n%\n" for i in range(30)))
+    (folder / "dogs").write_text("".join(f"A dog called {i} ran.\n%\n" for i in range(30)))
+    data = load_text("fortunes", data_dir=tmp_path / "corpora")
+    assert data.classes == ["cats", "dogs"] and len(data.train) + len(data.test) == 60
+    run = tmp_path / "run"
+    p = cli("train", "--model", "text-ae", "--data", "fortunes", "--data-dir",
+            str(tmp_path / "corpora"), "--latent-dim", "2", "--hidden", "8", "--embed-dim", "8",
+            "--epochs", "1", "--threads", "1", "--quiet", "--out", str(run))
+    assert p.returncode == 0, p.stderr
+    assert Run.open(run).dataset.source == str(folder)  # the run reloads the same corpus

@@ -75,3 +75,22 @@ def test_text_vae_trains_resumes_exactly_and_loads_with_its_vocab(tmp_path):
     assert {"train_kl_weight", "test_recon", "test_kl"} <= set(records[-1])
     ev = json.loads(cli("eval", str(tmp_path / "a"), "--json").stdout)
     assert ev["n_test"] == 60 and ev["recon"] > 0
+
+
+def test_reconstructing_a_split_reads_unknown_only_sentences_as_unk(tmp_path):
+    """A test sentence whose every word is rare stays in the table (as <unk>s) instead of
+    stopping the command; a sentence the user types still gets the error."""
+    corpus = tmp_path / "c.txt"
+    lines = ["the cat sat on the mat ."] * 40 + [f"zq{i}x wv{i}k" for i in range(40)]
+    corpus.write_text("\n".join(lines) + "\n")
+    run = tmp_path / "ae"
+    p = cli("train", "--model", "text-ae", "--data", f"text:{corpus}", "--latent-dim", "2",
+            "--hidden", "16", "--embed-dim", "8", "--epochs", "1", "--threads", "1", "--quiet",
+            "--out", str(run))
+    assert p.returncode == 0, p.stderr
+    p = cli("reconstruct", str(run), "-n", "8", "--json")
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(p.stdout)["reconstructions"]
+    assert len(rows) == 8 and any(r["input"].startswith("zq") for r in rows)
+    bad = cli("reconstruct", str(run), "--text", "zq999x wv999k")
+    assert bad.returncode == 2 and "unknown" in bad.stderr

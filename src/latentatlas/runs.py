@@ -234,9 +234,11 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
 def _data_spec(kind: Kind, name: str, o: Options) -> dict[str, Any]:
     """The dataset spec stored in config.json: what reloads the same items."""
     if kind.text:
-        return {"name": name, "seed": o.data_seed, "n_train": o.n_train, "n_test": o.n_test}
-    spec: dict[str, Any] = {"name": name, "seed": o.data_seed, "image_size": o.image_size,
-                            "n_train": o.n_train, "n_test": o.n_test, "subset": "stratified"}
+        spec: dict[str, Any] = {"name": name, "seed": o.data_seed, "n_train": o.n_train,
+                                "n_test": o.n_test}
+    else:
+        spec = {"name": name, "seed": o.data_seed, "image_size": o.image_size,
+                "n_train": o.n_train, "n_test": o.n_test, "subset": "stratified"}
     if o.data_dir:
         spec["data_dir"] = str(Path(o.data_dir).resolve())
     return spec

@@ -11,22 +11,25 @@ from .interpolate import interpolate
 from .knobs import Knobs, knob_positions
 
 
-def token_ids(model, texts: list[str]) -> torch.Tensor:
-    """Texts -> (N, T) ids in the model's vocabulary; a text of only unknown words is an error
-    (its code would say nothing about it)."""
-    for text in texts:
-        if not text.strip():
-            raise UserError("empty text")
-        if model.vocab.unknown_share(text) == 1.0:
-            raise UserError(f"every word of {text[:60]!r} is unknown to this model's vocabulary")
-        model.vocab.say_unknown(model.vocab.tokenize(text))
+def token_ids(model, texts: list[str], given: bool = True) -> torch.Tensor:
+    """Texts -> (N, T) ids in the model's vocabulary. Texts a user ``given`` must hold a known
+    word (a code of only <unk> says nothing about the text) and their unknown words are named;
+    texts of a dataset split are taken as they are (rare words are <unk> by design)."""
+    if given:
+        for text in texts:
+            if not text.strip():
+                raise UserError("empty text")
+            if model.vocab.unknown_share(text) == 1.0:
+                raise UserError(f"every word of {text[:60]!r} is unknown to this model's "
+                                "vocabulary")
+            model.vocab.say_unknown(model.vocab.tokenize(text))
     return model.vocab.batch(texts, model.config.max_len)
 
 
 @torch.no_grad()
-def encode_texts(model, texts: list[str]) -> torch.Tensor:
-    """Texts -> (N, D) posterior means."""
-    return model.encode(token_ids(model, texts))[0]
+def encode_texts(model, texts: list[str], given: bool = True) -> torch.Tensor:
+    """Texts -> (N, D) posterior means (``given``: as ``token_ids``)."""
+    return model.encode(token_ids(model, texts, given))[0]
 
 
 @torch.no_grad()
@@ -57,10 +60,10 @@ def homotopy(model, a: str, b: str, steps: int, path: str = "lerp",
 
 
 def knob_table(model, knobs: Knobs, texts: list[str], steps: int = 3, span: float = 2.0,
-               batch_size: int = 4096, ban_unk: bool = False) -> dict:
+               batch_size: int = 4096, ban_unk: bool = False, given: bool = False) -> dict:
     """Every knob combination for each text, decoded greedily in batches: steps**k x items
     sentences, knob 0 varying slowest (the table a static slider page looks up)."""
-    z = encode_texts(model, texts)
+    z = encode_texts(model, texts, given)
     values, codes = knob_positions(knobs, z, steps, span)
     flat = decode_texts(model, codes.reshape(-1, codes.shape[-1]), batch_size=batch_size,
                         ban_unk=ban_unk)
@@ -78,11 +81,12 @@ def knob_table(model, knobs: Knobs, texts: list[str], steps: int = 3, span: floa
 
 @torch.no_grad()
 def reconstruct_texts(model, texts: list[str], samples: int = 0, seed: int = 0,
-                      **decoding) -> list[dict]:
+                      given: bool = True, **decoding) -> list[dict]:
     """Each text with its decode from the posterior mean and, with ``samples`` > 0 and a VAE,
-    the decodes of that many codes drawn from q(z|x): [{"input", "mean", "samples"?}]."""
+    the decodes of that many codes drawn from q(z|x): [{"input", "mean", "samples"?}]. Texts of
+    a split (``given`` False) may hold only unknown words: they are read as <unk>."""
     decoding["method"] = decoding.get("method") or "greedy"
-    mu, logvar = model.encode(token_ids(model, texts))
+    mu, logvar = model.encode(token_ids(model, texts, given))
     means = decode_texts(model, mu, **decoding)
     gen = torch.Generator().manual_seed(seed)
     rows = []

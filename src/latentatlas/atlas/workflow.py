@@ -229,5 +229,6 @@ def reconstruct_sentences(run: str | Path, texts: list[str] | None = None, n: in
     """``reconstruct_texts`` of the given texts, or of the first ``n`` test texts."""
     from .sentences import reconstruct_texts
 
+    given = bool(texts)  # the user's texts are checked; a split's are taken as they are
     texts = texts or load_run_data(run).test[:n]
-    return reconstruct_texts(load(run), texts, samples, seed, **decoding)
+    return reconstruct_texts(load(run), texts, samples, seed, given, **decoding)

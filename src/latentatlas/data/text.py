@@ -180,12 +180,23 @@ def read_lines(path: str | Path) -> tuple[list[str], list[str] | None, np.ndarra
     return texts, labels if has_labels else None, np.array(contexts) if has_context else None
 
 
+def _root(data_dir: str | Path | None, name: str, default: Path) -> Path:
+    """Where corpus ``name`` lives: ``data_dir/name`` or ``data_dir`` itself when given, else
+    Debian's folder."""
+    if data_dir is None:
+        return default
+    d = Path(data_dir)
+    return d / name if (d / name).is_dir() else d
+
+
 def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | None = None,
-              n_train: int | None = None, n_test: int | None = None) -> TextData:
+              n_train: int | None = None, n_test: int | None = None,
+              data_dir: str | Path | None = None) -> TextData:
     """Load a text dataset by name: ``wordnet``, ``fortunes``, ``grammar``, ``text:PATH``,
     split 90/10 (seeded). ``n_train`` / ``n_test`` are the sizes of the splits (seeded samples,
     stratified by label where there are labels); ``n``, the rule of runs made before that, keeps
-    the first ``n`` texts (grammar: generates ``n``) before the split."""
+    the first ``n`` texts (grammar: generates ``n``) before the split. ``data_dir`` holds
+    wordnet's or fortunes' files (or a ``wordnet`` / ``fortunes`` folder) instead of Debian's."""
     if n is not None and (n_train is not None or n_test is not None):
         raise ValueError("give n (the old rule) or n_train / n_test, not both")
     if spec == "grammar" or spec.startswith("grammar:"):  # enough sentences for the splits
@@ -196,10 +207,12 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | Non
     labels = context = None
     factors: dict[str, list] = {}
     if spec in ("wordnet", "wordnet:glosses"):
-        texts, source = wordnet_examples(glosses=spec.endswith("glosses")), str(WORDNET_DIR)
+        root = _root(data_dir, "wordnet", WORDNET_DIR)
+        texts, source = wordnet_examples(root, glosses=spec.endswith("glosses")), str(root)
     elif spec in ("fortunes", "fortunes:sentences"):
         split = sentences or spec.endswith(":sentences")
-        (texts, labels), source = fortunes(sentences=split), str(FORTUNES_DIR)
+        root = _root(data_dir, "fortunes", FORTUNES_DIR)
+        (texts, labels), source = fortunes(root, sentences=split), str(root)
     elif spec == "grammar" or spec.startswith("grammar:"):
         try:
             weights = grammar.parse_weights(spec[8:]) if spec.startswith("grammar:") else None
@@ -234,8 +247,10 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | Non
     return data.cut(n_train, n_test, seed) if n_train or n_test else data
 
 
-def load_text_spec(spec: dict) -> TextData:
-    """Load the text dataset a run's config describes: {"name", "seed", "n_train", "n_test"}
-    (or, for runs made before that rule, {"name", "seed", "n"})."""
+def load_text_spec(spec: dict, data_dir: str | Path | None = None) -> TextData:
+    """Load the text dataset a run's config describes: {"name", "seed", "n_train", "n_test",
+    "data_dir"?} (or, for runs made before that rule, {"name", "seed", "n"}); ``data_dir``
+    overrides the stored one."""
     return load_text(spec["name"], seed=spec.get("seed", 0), n=spec.get("n"),
-                     n_train=spec.get("n_train"), n_test=spec.get("n_test"))
+                     n_train=spec.get("n_train"), n_test=spec.get("n_test"),
+                     data_dir=data_dir if data_dir is not None else spec.get("data_dir"))

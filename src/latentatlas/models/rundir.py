@@ -163,7 +163,7 @@ def load_run_data(run_dir: str | Path, data_dir: str | Path | None = None):
 def load_data(kind: Kind, spec: dict[str, Any], data_dir: str | Path | None = None):
     """The dataset ``spec`` describes, as the ``kind`` reads it (texts or images)."""
     if kind.text:
-        return load_text_spec(spec)
+        return load_text_spec(spec, data_dir)
     return load_spec(spec, data_dir)
 
 
