@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import UserError
 from .interpolate import interpolate
 from .knobs import Knobs, knob_positions
 
@@ -16,13 +15,8 @@ def token_ids(model, texts: list[str], given: bool = True) -> torch.Tensor:
     word (a code of only <unk> says nothing about the text) and their unknown words are named;
     texts of a dataset split are taken as they are (rare words are <unk> by design)."""
     if given:
-        for text in texts:
-            if not text.strip():
-                raise UserError("empty text")
-            if model.vocab.unknown_share(text) == 1.0:
-                raise UserError(f"every word of {text[:60]!r} is unknown to this model's "
-                                "vocabulary")
-            model.vocab.say_unknown(model.vocab.tokenize(text))
+        for text in texts:  # the checks every typed text gets (explain, generate: the same)
+            model.vocab.known(text, model.config.max_len)
     return model.vocab.batch(texts, model.config.max_len)
 
 
