@@ -6,8 +6,9 @@ import pytest
 from latentatlas.data import grammar
 from latentatlas.data.text import load_text
 from latentatlas.errors import UserError
+from latentatlas.stats import wilson
 from latentatlas.text import audit, content_words, log_odds, word_counts
-from latentatlas.text.audit import count_terms, load_terms, ratio_ci, wilson
+from latentatlas.text.audit import count_terms, load_terms, ratio_ci
 
 
 def test_content_words_drop_stop_words_punctuation_numbers_and_unk():

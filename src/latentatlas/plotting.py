@@ -132,3 +132,31 @@ def save_code_map(xy: np.ndarray, path: str | Path, labels: torch.Tensor | None 
         axes[0, 1].axis("off")
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def save_length_fidelity(series: dict[str, list[dict]], path: str | Path,
+                         title: str = "") -> Path:
+    """Exact-match share and token accuracy by sentence length (``atlas.fidelity.by_length``
+    rows, one series per model or dataset), with their 95% intervals, as two panels (PNG)."""
+    path = png_path(path)
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, rows in series.items():
+        x = range(len(rows))
+        for ax, key, value in ((axes[0], "exact", "share"), (axes[1], "token_accuracy",
+                                                              "mean")):
+            y = [r[key][value] for r in rows]
+            lo = [v - r[key]["ci95"][0] for v, r in zip(y, rows, strict=True)]
+            hi = [r[key]["ci95"][1] - v for v, r in zip(y, rows, strict=True)]
+            ax.errorbar(list(x), y, yerr=[lo, hi], marker="o", capsize=3, label=plain(name))
+            ax.set_xticks(list(x), [f"{r['words']}\n(n={r['n']})" for r in rows], fontsize=8)
+    for ax, label in ((axes[0], "exact reconstructions (share)"),
+                      (axes[1], "token accuracy (share in place)")):
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("sentence length (words)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(plain(title))
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -232,3 +232,37 @@ def reconstruct_sentences(run: str | Path, texts: list[str] | None = None, n: in
     given = bool(texts)  # the user's texts are checked; a split's are taken as they are
     texts = texts or load_run_data(run).test[:n]
     return reconstruct_texts(load(run), texts, samples, seed, given, **decoding)
+
+
+def _split_texts(run: str | Path, n: int | None, data_dir: str | Path | None,
+                 split: str = "test") -> list[str]:
+    data = load_run_data(run, data_dir)
+    texts = data.test if split == "test" else data.train
+    return list(texts[:n] if n else texts)
+
+
+def sentence_fidelity(run: str | Path, n: int | None = None, split: str = "test",
+                      data_dir: str | Path | None = None) -> dict[str, Any]:
+    """How much of each sentence the run's codes carry, over the first ``n`` sentences of a
+    split (all by default): ``atlas.fidelity.summarise`` (exact matches, token accuracy,
+    recon, KL, -ELBO in nats per sentence, BLEU, active units) and its ``by_length`` table."""
+    from .fidelity import by_length, sentence_scores, summarise
+
+    if split not in ("test", "train"):
+        raise OptionError("split", f"must be test or train, got {split!r}")
+    texts = _split_texts(run, n, data_dir, split)
+    scores = sentence_scores(load(run), texts)
+    return {"run": str(run), "split": split, "summary": summarise(scores),
+            "by_length": by_length(scores)}
+
+
+def best_sentences(run: str | Path, n: int = 10, min_words: int = 1,
+                   pool: int | None = None,
+                   data_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """The ``n`` test sentences (of the first ``pool``; all by default) the run reconstructs
+    best: exact matches first, then lower NLL; those under ``min_words`` words passed over.
+    Rows: input, mean (the greedy decode), exact, token_accuracy, recon (nats)."""
+    from .fidelity import best_reconstructed, sentence_scores
+
+    texts = _split_texts(run, pool, data_dir)
+    return best_reconstructed(sentence_scores(load(run), texts), texts, n, min_words)

@@ -64,6 +64,8 @@ NEEDS.update({
     "cells": (("prompted",), "is not a language model; cells needs an lm or attn-lm run"),
     "words": (("text", "generates"), "generates no text; words needs a text model"),
     "audit": (("text",), "is not a text model; audit --run needs one"),
+    "fidelity": (("text", "latent"), "is not a sentence model; fidelity needs a text-vae or "
+                                     "text-ae run"),
     "explain": (("classifier",), "is not a classifier; explain needs an image-classifier or "
                                  "text-classifier run"),
     "maximize": (("classifier",), "is not a classifier; maximize needs an image-classifier "

@@ -1,4 +1,4 @@
-"""Commands that look at a latent space: interpolate, grid, map, dims, knobs."""
+"""Commands that look at a latent space: interpolate, grid, map, dims, knobs, fidelity."""
 
 from __future__ import annotations
 
@@ -62,6 +62,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     kn.add_argument("--no-unk", action="store_true", help="text: never emit <unk>")
     kn.add_argument("--data-dir")
     kn.add_argument("--json", action="store_true")
+
+    fi = sub.add_parser("fidelity", help="how much of each sentence a sentence VAE's codes "
+                                         "carry: exact reconstructions, token accuracy, BLEU, "
+                                         "rate, overall and by sentence length")
+    fi.set_defaults(func=cmd_fidelity)
+    fi.add_argument("run")
+    fi.add_argument("-n", type=positive_int, help="the first N sentences (default: all)")
+    fi.add_argument("--split", choices=["test", "train"], default="test")
+    fi.add_argument("--data-dir")
+    fi.add_argument("--out", help="PNG file: exact share and token accuracy by length")
+    fi.add_argument("--json", action="store_true")
 
 
 
@@ -181,4 +192,43 @@ def _knob_sheet(a: argparse.Namespace) -> int:
     emit({"run": a.run, "out": a.out, "decodes": total, "seconds": round(seconds, 3)}, a.json,
          f"wrote {a.out}: {a.steps}^{a.k} knob settings x {a.items} items = {total:,} decodes "
          f"({seconds:.2f} s)")
+    return 0
+
+
+def cmd_fidelity(a: argparse.Namespace) -> int:
+    from ..atlas.workflow import sentence_fidelity
+
+    if a.out:
+        require_png(a)
+    result = sentence_fidelity(a.run, a.n, a.split, a.data_dir)
+    s = result["summary"]
+
+    def share(d: dict) -> str:
+        return f"{d['share']:.3f} [{d['ci95'][0]:.3f}, {d['ci95'][1]:.3f}] of {d['n']:,}"
+
+    def mean(d: dict) -> str:
+        return f"{d['mean']:.3f} [{d['ci95'][0]:.3f}, {d['ci95'][1]:.3f}]"
+
+    lines = [f"{a.run}, {s['sentences']:,} {a.split} sentences ({s['words_per_sentence']} "
+             "words each), greedy decodes from the posterior mean (95% intervals):",
+             f"  exact reconstructions      {share(s['exact'])}",
+             f"    in-vocabulary sentences  {share(s['exact_in_vocab'])}",
+             f"  token accuracy             {mean(s['token_accuracy'])}",
+             f"    in-vocabulary sentences  {mean(s['token_accuracy_in_vocab'])}",
+             f"  BLEU                       {s['bleu']:.3f}",
+             f"  -ELBO {s['neg_elbo']:.2f} = recon {s['recon']:.2f} + KL {s['kl']:.2f} nats "
+             f"per sentence, {s['active_units']} active units",
+             "", "words      n  exact                  token accuracy        recon (nats)"]
+    for r in result["by_length"]:
+        e, t = r["exact"], r["token_accuracy"]
+        lines.append(f"{r['words']:>6} {r['n']:>6}  {e['share']:.3f} [{e['ci95'][0]:.3f}, "
+                     f"{e['ci95'][1]:.3f}]  {t['mean']:.3f} [{t['ci95'][0]:.3f}, "
+                     f"{t['ci95'][1]:.3f}]  {r['recon']:8.2f}")
+    if a.out:
+        from ..plotting import save_length_fidelity
+
+        save_length_fidelity({str(a.run): result["by_length"]}, a.out,
+                             f"{a.run}: reconstruction by sentence length")
+        lines.append(f"wrote {a.out}")
+    emit(result, a.json, "\n".join(lines))
     return 0

@@ -55,6 +55,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="text-vae: KL annealing schedule")
     t.add_argument("--anneal-steps", type=positive_int)
     t.add_argument("--free-bits", type=float, help="text-vae: nats per unit")
+    t.add_argument("--kl-target", type=float, metavar="NATS",
+                   help="text-vae: train toward this rate, nats per sentence (recon + "
+                        "|KL - NATS|, Alemi et al. 2018) instead of the annealed ELBO")
+    t.add_argument("--softmax", choices=["auto", "full", "adaptive"],
+                   help="text-vae/text-ae: the output layer; auto: the adaptive softmax (Grave "
+                        "et al. 2017) for vocabularies of 5,000 tokens or more")
     t.add_argument("--z-every-step", action="store_true",
                    help="text-vae: feed z to every decoder step, not only the first state")
     t.add_argument("--embed-dim", type=positive_int, help="text models")
@@ -135,6 +141,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--text", action="append", help="text runs: a sentence (repeatable)")
     r.add_argument("--samples", type=int, default=0,
                    help="text: also decode this many codes drawn from q(z|x)")
+    r.add_argument("--best", type=positive_int, metavar="N",
+                   help="text: the N test sentences reconstructed best (exact matches first, "
+                        "then lower NLL), as the sentence explorer offers them")
+    r.add_argument("--min-words", type=positive_int, default=1,
+                   help="with --best: pass over sentences shorter than this")
     add_decoding_args(r)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--data-dir")
@@ -268,8 +279,19 @@ def cmd_reconstruct(a: argparse.Namespace) -> int:
 
 
 def _reconstruct_text(a: argparse.Namespace) -> int:
-    """Each sentence, its decode from the posterior mean, and decodes of samples of q(z|x)."""
-    from ..atlas.workflow import reconstruct_sentences
+    """Each sentence, its decode from the posterior mean, and decodes of samples of q(z|x);
+    or, with --best, the test sentences reconstructed best."""
+    from ..atlas.workflow import best_sentences, reconstruct_sentences
+
+    if a.best:
+        if a.text:
+            raise OptionError("best", "ranks the test sentences; it takes no --text")
+        rows = best_sentences(a.run, a.best, a.min_words, data_dir=a.data_dir)
+        lines = [f"{'exact' if r['exact'] else 'near '}  {r['recon']:7.2f} nats  "
+                 f"{r['input']}" + ("" if r["exact"] else f"\n{'':21}-> {r['mean']}")
+                 for r in rows]
+        emit({"run": a.run, "best": rows}, a.json, "\n".join(lines))
+        return 0
 
     rows = reconstruct_sentences(a.run, a.text, a.n, a.samples, a.seed, **decoding(a))
     lines = []

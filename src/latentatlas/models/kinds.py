@@ -27,6 +27,7 @@ from .classifier import TextClassifier, TextClassifierConfig
 from .image import PRESETS, ImageModelConfig, ImageVAE
 from .image_classifier import ImageClassifier, ImageClassifierConfig
 from .lm import LanguageModel, LMConfig
+from .softmax import resolve_softmax
 from .text import SentenceVAE, TextModelConfig
 
 Batch = tuple[torch.Tensor, ...]
@@ -54,6 +55,8 @@ class Options:
     anneal: str = "logistic"
     anneal_steps: int = 2000
     free_bits: float = 0.0
+    kl_target: float | None = None
+    softmax: str = "auto"
     z_every_step: bool = False
     embed_dim: int = 128
     label: str = "label"
@@ -210,7 +213,8 @@ def _sentence_config(variational: bool) -> Callable[[Options, Any, Any], dict[st
             latent_dim=o.latent_dim, cell=o.cell or "gru", word_dropout=o.word_dropout,
             anneal=o.anneal, anneal_steps=o.anneal_steps, free_bits=o.free_bits, beta=o.beta,
             max_len=o.max_len, variational=variational,
-            z_every_step=o.z_every_step).to_dict()
+            z_every_step=o.z_every_step, kl_target=o.kl_target,
+            softmax=resolve_softmax(o.softmax, len(vocab))).to_dict()
     return configure
 
 
@@ -266,7 +270,10 @@ def _sentences(config: dict[str, Any], vocab, data, split: str) -> Batch:
 
 
 def _describe_sentence(name: str) -> Callable[[dict[str, Any]], str]:
-    return lambda m: f"{name} {m['cell']} hidden {m['hidden']} latent {m['latent_dim']}"
+    return lambda m: (f"{name} {m['cell']} hidden {m['hidden']} latent {m['latent_dim']}"
+                      + (f", rate target {m['kl_target']:g} nats" if m.get("kl_target")
+                         else "")
+                      + (", adaptive softmax" if m.get("softmax") == "adaptive" else ""))
 
 
 def _describe_lm(name: str) -> Callable[[dict[str, Any]], str]:
@@ -300,7 +307,7 @@ def _perplexity(last: dict[str, Any]) -> str:
 
 # ---- the registry --------------------------------------------------------------------------
 
-_IMAGE_ONLY = ("condition",)
+_IMAGE_ONLY = ("condition", "kl_target", "softmax")
 for _name, _variational, _help in (("vae", True, "an image VAE"),
                                    ("ae", False, "an image autoencoder")):
     register(Kind(
@@ -320,18 +327,20 @@ for _name, _variational, _help in (("text-vae", True, "a sentence VAE"),
     register(Kind(
         _name, SentenceVAE, TextModelConfig, _help, configure=_sentence_config(_variational),
         batch=_sentences, describe=_describe_sentence(_name), report=_text_report,
-        quality=_perplexity, text=True, latent=True, generates=True, refuses=("condition",)))
+        quality=_perplexity, text=True, latent=True, generates=True,
+        refuses=("condition",) if _variational else ("condition", "kl_target")))
 for _name, _attention, _help in (("lm", False, "an LSTM language model"),
                                  ("attn-lm", True, "an LSTM language model with attention "
                                                    "over its recent states")):
     register(Kind(
         _name, LanguageModel, LMConfig, _help, configure=_lm_config(_attention),
         batch=_lm_batch, describe=_describe_lm(_name), report=_text_report,
-        quality=_perplexity, text=True, generates=True, prompted=True))
+        quality=_perplexity, text=True, generates=True, prompted=True,
+        refuses=("kl_target", "softmax")))
 register(Kind(
     "text-classifier", TextClassifier, TextClassifierConfig, "a text classifier",
     configure=_text_classifier_config, batch=_labelled_texts, report=_text_classifier_report,
-    quality=_accuracy, text=True, classifier=True, refuses=("condition",),
+    quality=_accuracy, text=True, classifier=True, refuses=("condition", "kl_target", "softmax"),
     describe=lambda m: (f"text-classifier bi-{m['cell']} hidden {m['hidden']}, "
                         f"{'attention' if m['attention'] else 'mean'} pooling, "
                         f"{len(m['classes'])} classes of {m['label']!r}")))

@@ -26,9 +26,13 @@ def sentence_nll(project: torch.nn.Module, states: torch.Tensor,
     the mean number of target tokens per sentence.
 
     ``states`` (B, T, H) are the decoder's outputs before ``project``; ``targets`` (B, T).
+    A ``project`` with a ``token_nll`` method (``models.softmax``) scores the tokens itself.
     """
     mask = targets != PAD
-    logits = project(states[mask]).float()  # (tokens, V): real positions only
-    total = F.cross_entropy(logits, targets[mask], reduction="sum")
+    if hasattr(project, "token_nll"):
+        total = project.token_nll(states[mask], targets[mask]).sum()
+    else:
+        logits = project(states[mask]).float()  # (tokens, V): real positions only
+        total = F.cross_entropy(logits, targets[mask], reduction="sum")
     b = len(targets)
     return total / b, mask.sum() / b

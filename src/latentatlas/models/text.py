@@ -8,9 +8,15 @@ decoder, trained on the negative ELBO with KL annealing and word dropout.
 - Word dropout: each decoder *input* token after <s> is replaced by <unk> with probability
   ``word_dropout`` (the decoder must lean on z); the embedding itself is left alone.
 - Free bits: each latent unit's KL counts as at least ``free_bits`` nats in the training loss.
+- A target rate: with ``kl_target`` set, the training loss is recon + beta * |KL - kl_target|
+  (Alemi et al. 2018, "Fixing a Broken ELBO", section 4: target a rate sigma by minimising
+  D + |sigma - R|), KL being the batch's mean nats per sentence; no annealing is needed, since
+  the term pushes the rate up to the target from the first step. Evaluation reports the true
+  bound, recon + KL.
 - ``variational=False`` gives the plain sequence autoencoder the paper compares against: z is
   the encoder's mean, no noise, no KL term.
 - ``z_every_step`` also concatenates z to every decoder input, not only to the first state.
+- ``softmax``: the output layer, "full" or "adaptive" (``models.softmax``).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from .decoding import (  # the ids data.vocab gives the specials
     rnn_step,
 )
 from .seqloss import sentence_nll, trim
+from .softmax import SOFTMAXES, output_layer
 
 __all__ = ["BOS", "EOS", "PAD", "UNK", "SentenceVAE", "TextModelConfig", "kl_weight",
            "word_dropout"]
@@ -52,6 +59,8 @@ class TextModelConfig:
     max_len: int = 32  # tokens per sentence, <s> and </s> excluded
     variational: bool = True
     z_every_step: bool = False
+    kl_target: float | None = None  # nats per sentence; None: the (annealed) ELBO
+    softmax: str = "full"  # runs made before the adaptive softmax have the full one
 
     def validate(self) -> None:
         if self.vocab_size < 5:
@@ -64,6 +73,16 @@ class TextModelConfig:
             raise OptionError("word_dropout", f"must lie in [0, 1), got {self.word_dropout}")
         if self.anneal not in ("logistic", "linear", "none"):
             raise OptionError("anneal", f"must be logistic, linear or none, got {self.anneal!r}")
+        if self.softmax not in SOFTMAXES:
+            raise OptionError("softmax", f"must be full or adaptive, got {self.softmax!r}")
+        if self.kl_target is not None:
+            if not self.variational:
+                raise OptionError("kl_target", "needs a text-vae (an autoencoder has no KL)")
+            if not self.kl_target > 0:
+                raise OptionError("kl_target", f"must be above 0 nats, got {self.kl_target}")
+            if self.free_bits > 0:
+                raise OptionError("kl_target", "is a rate target; use it or --free-bits, "
+                                  "not both")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -102,7 +121,7 @@ class SentenceVAE(nn.Module):
         self.z_to_state = nn.Linear(config.latent_dim, config.hidden)
         extra = config.latent_dim if config.z_every_step else 0
         self.decoder = rnn(config.embed_dim + extra, config.hidden, batch_first=True)
-        self.out = nn.Linear(config.hidden, config.vocab_size)
+        self.out = output_layer(config.hidden, config.vocab_size, config.softmax)
         self.register_buffer("step", torch.zeros((), dtype=torch.int64))  # for annealing
 
     @property
@@ -160,7 +179,10 @@ class SentenceVAE(nn.Module):
             inputs = word_dropout(inputs, self.config.word_dropout)
         recon, tokens = sentence_nll(self.out, self.states(z, inputs), targets)
         kl = kl_units.sum(1).mean()
-        if self.training and self.config.variational:
+        if self.training and self.config.kl_target is not None:
+            w, kl_train = 1.0, (kl - self.config.kl_target).abs()
+            self.step += 1
+        elif self.training and self.config.variational:
             w = kl_weight(int(self.step), self.config.anneal, self.config.anneal_steps)
             kl_train = kl_units.mean(0).clamp_min(self.config.free_bits).sum()
             self.step += 1

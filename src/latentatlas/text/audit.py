@@ -18,8 +18,7 @@ from pathlib import Path
 
 from ..data.vocab import tokenize
 from ..errors import UserError
-
-Z95 = 1.959964
+from ..stats import Z95, wilson
 
 DEFAULT_TERMS: dict[str, dict[str, list[str]]] = {
     "pronouns": {
@@ -88,17 +87,6 @@ def count_terms(texts: list[str], terms: dict[str, dict[str, list[str]]]
                     for family, group in phrases[p]:
                         counts[family][group] += 1
     return counts, n_tokens
-
-
-def wilson(k: int, n: int) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion k / n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    d = 1 + Z95 ** 2 / n
-    centre = (p + Z95 ** 2 / (2 * n)) / d
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) / d
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def ratio_ci(a: int, b: int) -> tuple[float, tuple[float, float]]:
