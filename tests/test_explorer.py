@@ -465,6 +465,13 @@ def test_a_text_run_in_the_browser_and_its_export(text_run, browser, tmp_path):
         page.wait_for_selector("body[data-ready='1']", timeout=30_000)
         first = page.text_content("#sentence")
         assert first and first.endswith(".")
+        # the page opens on the sentence the model reconstructs best, and offers the others
+        best = page.eval_on_selector_all("#best option", "os => os.map(o => o.value)")
+        assert len(best) > 1 and page.is_visible("#best")
+        assert page.text_content("#status").startswith(f"item {best[0]}")
+        page.select_option("#best", best[1])
+        page.wait_for_function(f"document.getElementById('status').textContent"
+                               f".startsWith('item {best[1]}')")
         seen = {first}
         slider = page.locator("#knobs input[type=range]").first
         for i, v in enumerate(("-3", "3", "-1.5", "1.5")):

@@ -188,3 +188,11 @@ def test_fidelity_and_best_from_the_cli(memorised, tmp_path, tiny_run):
     assert_one_error(cli("fidelity", str(tiny_run)), "fidelity needs a text-vae")
     assert_one_error(cli("reconstruct", str(memorised), "--best", "2", "--text", "birds"),
                      "--text")
+
+
+def test_the_explorer_offers_the_sentences_a_model_reconstructs_best(memorised):
+    from latentatlas.explorer.session import open_run
+
+    best = open_run(memorised, "ae").describe()["best"]
+    assert best and all(b["exact"] for b in best)
+    assert all(len(b["text"].split()) >= 4 and b["text"] in SENTENCES for b in best)

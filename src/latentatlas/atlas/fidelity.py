@@ -151,9 +151,11 @@ def by_length(scores: dict, buckets=LENGTH_BUCKETS) -> list[dict]:
 def best_reconstructed(scores: dict, texts: Sequence[str], n: int,
                        min_words: int = 1) -> list[dict]:
     """The ``n`` texts reconstructed best: exact matches first, then lower NLL (nats per
-    sentence); texts of fewer than ``min_words`` words are passed over."""
+    sentence); texts of fewer than ``min_words`` words are passed over. Rows: index (into
+    ``texts``), input, mean (the decode), exact, token_accuracy, recon."""
     order = sorted((i for i, w in enumerate(scores["length"]) if w >= min_words),
                    key=lambda i: (not scores["exact"][i], scores["recon"][i], i))
-    return [{"input": texts[i], "mean": scores["decoded"][i], "exact": scores["exact"][i],
+    return [{"index": i, "input": texts[i], "mean": scores["decoded"][i],
+             "exact": scores["exact"][i],
              "token_accuracy": round(scores["token_accuracy"][i], 4),
              "recon": round(scores["recon"][i], 4)} for i in order[:n]]

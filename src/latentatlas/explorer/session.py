@@ -28,6 +28,7 @@ from ..models.rundir import load, load_run_data, run_kind
 MAX_BATCH = 4096
 MAX_VALUE = 1e4  # |z| beyond this is refused: decodes of such codes overflow to inf/NaN
 MAP_POINTS = 2000  # test items shown on the map
+BEST_POOL, BEST_SHOWN, BEST_MIN_WORDS = 2000, 40, 4  # text runs' well-reconstructed sentences
 
 
 def png_bytes(image: torch.Tensor) -> bytes:
@@ -58,6 +59,8 @@ class RunView:
     map_method: str
     map_projection: tuple[torch.Tensor, torch.Tensor] | None = None  # mean (D,), axes (2, D)
     writable: bool = True  # False: a read-only run folder (concepts cannot be saved)
+    # text runs: the test sentences reconstructed best, [{"index", "text", "exact"}], best first
+    best: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -125,7 +128,8 @@ class RunView:
                           # codes that do not vary at all give 0/0 ratios: JSON has no NaN
                           "explained": k.explained_variance_ratio_.nan_to_num(0.0).tolist()},
                 "units": {"order": self.unit_order,
-                          "sd": self.unit_sd.nan_to_num(0.0).tolist()}}
+                          "sd": self.unit_sd.nan_to_num(0.0).tolist()},
+                "best": self.best}
 
     def map_points(self) -> dict:
         """The map's points ([x, y, label, item]) and the linear projection that places any
@@ -206,11 +210,25 @@ def open_run(run_dir: str | Path, run_id: str, data_dir: str | Path | None = Non
     map_mean, map_axes, method = linear_map_2d(codes.mu[:m])
     xy = ((codes.mu[:m].double() - map_mean) @ map_axes.T).numpy()
     labels = codes.labels.tolist() if codes.labels is not None else None
+    best = _well_reconstructed(model, items) if text else []
     return RunView(id=run_id, path=path, kind="text" if text else "image", model=model,
                    codes=codes.mu, labels=labels, classes=data.classes, items=items,
                    knobs=knobs, unit_order=[int(u) for u in stats.order()],
                    unit_sd=train.mu.std(0), map_xy=xy, map_method=method,
-                   map_projection=(map_mean, map_axes), writable=writable)
+                   map_projection=(map_mean, map_axes), writable=writable, best=best)
+
+
+def _well_reconstructed(model, texts: list[str]) -> list[dict]:
+    """The test sentences (of the first BEST_POOL) the model reconstructs best, as the first
+    source's demo offers them: exact first, then by NLL; sentences of BEST_MIN_WORDS words or
+    more when there are any."""
+    from ..atlas.fidelity import best_reconstructed, sentence_scores
+
+    pool = list(texts[:BEST_POOL])
+    scores = sentence_scores(model, pool)
+    rows = (best_reconstructed(scores, pool, BEST_SHOWN, BEST_MIN_WORDS)
+            or best_reconstructed(scores, pool, BEST_SHOWN))
+    return [{"index": r["index"], "text": r["input"], "exact": r["exact"]} for r in rows]
 
 
 class Explorer:

@@ -312,7 +312,13 @@ async function openRun(rid) {
     ...others.map((r) => el("option", { value: r.id, text: r.name })));
   state.compareTo = "";
   $("compare-view").hidden = true;
-  await loadItem(0);
+  // text runs: the test sentences the model reconstructs best (exact first), as the sentence
+  // VAE demo loads them; the page opens on the first
+  const best = state.run.best || [];
+  $("best-label").hidden = best.length === 0;
+  $("best").replaceChildren(...best.map((b) => el("option", {
+    value: String(b.index), text: `${b.exact ? "" : "~ "}${b.text}` })));
+  await loadItem(best.length ? best[0].index : 0);
 }
 
 async function main() {
@@ -325,6 +331,7 @@ async function main() {
     $("compare-caption").textContent = state.compareTo ? `${state.compareTo}: decode of T(z)` : "";
     changed(null);
   });
+  $("best").addEventListener("change", () => loadItem(Number($("best").value)));
   $("random-item").addEventListener("click", () => loadItem(Math.floor(Math.random() * state.run.n_items)));
   $("randomise").addEventListener("click", () => {
     const k = state.run.knobs;
