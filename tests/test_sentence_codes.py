@@ -196,3 +196,36 @@ def test_the_explorer_offers_the_sentences_a_model_reconstructs_best(memorised):
     best = open_run(memorised, "ae").describe()["best"]
     assert best and all(b["exact"] for b in best)
     assert all(len(b["text"].split()) >= 4 and b["text"] in SENTENCES for b in best)
+
+
+def test_homotopy_acceptance_counts_each_position(memorised):
+    from latentatlas.atlas.sentences import homotopy_acceptance
+
+    model = latentatlas.load(memorised)
+    texts = SENTENCES[:3]
+    known = set(SENTENCES)
+    result = homotopy_acceptance(model, texts, lambda t: t in known, pairs=20, steps=5)
+    assert result["endpoints_reconstructed"]["share"] == 1.0
+    assert result["accepted"][0]["share"] == 1.0 and result["accepted"][-1]["share"] == 1.0
+    assert len(result["accepted"]) == 5 and result["positions"][2] == 0.5
+    lo, hi = result["intermediates"]["ci95"]
+    assert 0 <= lo <= result["intermediates"]["share"] <= hi <= 1
+    # a judge that takes nothing takes nothing anywhere
+    none = homotopy_acceptance(model, texts, lambda t: False, pairs=5, steps=3)
+    assert all(a["share"] == 0.0 for a in none["accepted"])
+
+
+def test_a_bidirectional_encoder_reads_both_ends_and_ignores_padding():
+    torch.manual_seed(0)
+    for cell in ("gru", "lstm"):
+        model = SentenceVAE(TextModelConfig(vocab_size=30, hidden=16, embed_dim=8,
+                                            latent_dim=3, cell=cell, bidirectional=True))
+        ids = torch.tensor([[BOS, 5, 6, 7, 3, PAD], [BOS, 8, 3, PAD, PAD, PAD]])
+        mu, logvar = model.encode(ids)
+        assert mu.shape == (2, 3) and logvar.shape == (2, 3)
+        padded = torch.cat([ids, torch.zeros(2, 4, dtype=torch.int64)], 1)
+        assert torch.allclose(model.encode(padded)[0], mu, atol=1e-6)
+        # the first word changes the code through the backward state too
+        other = ids.clone()
+        other[0, 1] = 9
+        assert not torch.allclose(model.encode(other)[0][0], mu[0])

@@ -61,6 +61,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--softmax", choices=["auto", "full", "adaptive"],
                    help="text-vae/text-ae: the output layer; auto: the adaptive softmax (Grave "
                         "et al. 2017) for vocabularies of 5,000 tokens or more")
+    t.add_argument("--bidirectional", action="store_true",
+                   help="text-vae/text-ae: a bidirectional encoder (the code from both final "
+                        "states)")
     t.add_argument("--z-every-step", action="store_true",
                    help="text-vae: feed z to every decoder step, not only the first state")
     t.add_argument("--embed-dim", type=positive_int, help="text models")

@@ -57,6 +57,7 @@ class Options:
     free_bits: float = 0.0
     kl_target: float | None = None
     softmax: str = "auto"
+    bidirectional: bool = False
     z_every_step: bool = False
     embed_dim: int = 128
     label: str = "label"
@@ -214,7 +215,8 @@ def _sentence_config(variational: bool) -> Callable[[Options, Any, Any], dict[st
             anneal=o.anneal, anneal_steps=o.anneal_steps, free_bits=o.free_bits, beta=o.beta,
             max_len=o.max_len, variational=variational,
             z_every_step=o.z_every_step, kl_target=o.kl_target,
-            softmax=resolve_softmax(o.softmax, len(vocab))).to_dict()
+            softmax=resolve_softmax(o.softmax, len(vocab)),
+            bidirectional=o.bidirectional).to_dict()
     return configure
 
 
@@ -307,7 +309,8 @@ def _perplexity(last: dict[str, Any]) -> str:
 
 # ---- the registry --------------------------------------------------------------------------
 
-_IMAGE_ONLY = ("condition", "kl_target", "softmax")
+_SENTENCE_ONLY = ("kl_target", "softmax", "bidirectional")
+_IMAGE_ONLY = ("condition", *_SENTENCE_ONLY)
 for _name, _variational, _help in (("vae", True, "an image VAE"),
                                    ("ae", False, "an image autoencoder")):
     register(Kind(
@@ -336,11 +339,11 @@ for _name, _attention, _help in (("lm", False, "an LSTM language model"),
         _name, LanguageModel, LMConfig, _help, configure=_lm_config(_attention),
         batch=_lm_batch, describe=_describe_lm(_name), report=_text_report,
         quality=_perplexity, text=True, generates=True, prompted=True,
-        refuses=("kl_target", "softmax")))
+        refuses=_SENTENCE_ONLY))
 register(Kind(
     "text-classifier", TextClassifier, TextClassifierConfig, "a text classifier",
     configure=_text_classifier_config, batch=_labelled_texts, report=_text_classifier_report,
-    quality=_accuracy, text=True, classifier=True, refuses=("condition", "kl_target", "softmax"),
+    quality=_accuracy, text=True, classifier=True, refuses=("condition", *_SENTENCE_ONLY),
     describe=lambda m: (f"text-classifier bi-{m['cell']} hidden {m['hidden']}, "
                         f"{'attention' if m['attention'] else 'mean'} pooling, "
                         f"{len(m['classes'])} classes of {m['label']!r}")))

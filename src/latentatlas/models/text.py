@@ -17,6 +17,8 @@ decoder, trained on the negative ELBO with KL annealing and word dropout.
   the encoder's mean, no noise, no KL term.
 - ``z_every_step`` also concatenates z to every decoder input, not only to the first state.
 - ``softmax``: the output layer, "full" or "adaptive" (``models.softmax``).
+- ``bidirectional``: the encoder reads the sentence both ways and the code comes from both
+  final states (a one-way encoder's last state holds the sentence's start least well).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class TextModelConfig:
     z_every_step: bool = False
     kl_target: float | None = None  # nats per sentence; None: the (annealed) ELBO
     softmax: str = "full"  # runs made before the adaptive softmax have the full one
+    bidirectional: bool = False
 
     def validate(self) -> None:
         if self.vocab_size < 5:
@@ -116,8 +119,10 @@ class SentenceVAE(nn.Module):
         self.config = config
         rnn = nn.GRU if config.cell == "gru" else nn.LSTM
         self.embed = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=PAD)
-        self.encoder = rnn(config.embed_dim, config.hidden, batch_first=True)
-        self.to_stats = nn.Linear(config.hidden, 2 * config.latent_dim)
+        self.encoder = rnn(config.embed_dim, config.hidden, batch_first=True,
+                           bidirectional=config.bidirectional)
+        ways = 2 if config.bidirectional else 1
+        self.to_stats = nn.Linear(ways * config.hidden, 2 * config.latent_dim)
         self.z_to_state = nn.Linear(config.latent_dim, config.hidden)
         extra = config.latent_dim if config.z_every_step else 0
         self.decoder = rnn(config.embed_dim + extra, config.hidden, batch_first=True)
@@ -143,13 +148,15 @@ class SentenceVAE(nn.Module):
         return e
 
     def encode(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, T) ids -> mu, logvar (B, D), from the encoder's state after the last token."""
+        """(B, T) ids -> mu, logvar (B, D), from the encoder's state after the last token (and,
+        bidirectional, the backward state after the first)."""
         lengths = (ids != PAD).sum(1).clamp_min(1).cpu()
         packed = pack_padded_sequence(self.embed(ids), lengths, batch_first=True,
                                       enforce_sorted=False)
         _, state = self.encoder(packed)
-        h = state[0] if self.config.cell == "lstm" else state
-        mu, logvar = self.to_stats(h[-1]).float().chunk(2, dim=1)
+        h = state[0] if self.config.cell == "lstm" else state  # (directions, B, H)
+        last = torch.cat([h[-2], h[-1]], 1) if self.config.bidirectional else h[-1]
+        mu, logvar = self.to_stats(last).float().chunk(2, dim=1)
         if not self.config.variational:
             return mu, None
         return mu, logvar

@@ -1,0 +1,145 @@
+"""Sentence codes that carry the sentence: the studies behind docs/results.md, "Sentence codes".
+
+    python scripts/codes_study.py grammar    # defaults check, the homotopy claim (AE vs VAE)
+    python scripts/codes_study.py wordnet    # settings that reconstruct; rate-distortion table
+    python scripts/codes_study.py fortunes   # fidelity by length on multi-sentence texts
+
+Each part trains its models under runs/codes/ (a model already trained there is reused unless
+--retrain), measures them through the Python API, writes runs/codes/PART.json, prints it, and
+draws its figure into docs/figures/. 2 torch threads; run one part at a time, alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from latentatlas import Run, fit, load
+from latentatlas.atlas import Knobs, run_codes
+from latentatlas.atlas.sentences import homotopy_acceptance, knob_table
+from latentatlas.atlas.workflow import sentence_fidelity
+from latentatlas.data import grammar
+from latentatlas.plotting import save_length_fidelity
+
+ROOT = Path("runs/codes")
+FIGURES = Path("docs/figures")
+
+# grammar: today's defaults (GRU 256, latent 20), and the pair that tests the homotopy claim:
+# the same network as a VAE and as a plain autoencoder, z fed to every decoder step
+GRAMMAR_DEFAULTS = {"epochs": 15}
+GRAMMAR_PAIR = {"epochs": 15, "z_every_step": True}
+# wordnet: one network for every rate, GRU 256, z at every step, latent 64, adaptive softmax
+WORDNET = {"epochs": 12, "hidden": (256,), "latent_dim": 64, "z_every_step": True,
+           "max_len": 24}
+WORDNET_MODELS = {  # name -> (kind, the options that differ)
+    "wn-ae": ("text-ae", {"word_dropout": 0.0}),
+    "wn-vae-elbo": ("text-vae", {}),
+    "wn-vae-kl10": ("text-vae", {"kl_target": 10.0}),
+    "wn-vae-kl25": ("text-vae", {"kl_target": 25.0}),
+    "wn-vae-kl50": ("text-vae", {"kl_target": 50.0}),
+}
+FORTUNES = {"epochs": 10, "hidden": (256,), "latent_dim": 64, "z_every_step": True,
+            "max_len": 64}
+
+
+def trained(name: str, kind: str, data: str, retrain: bool, **options) -> str:
+    """runs/codes/NAME, trained now unless it already holds a finished run."""
+    out = ROOT / name
+    if retrain or not (out / "model.safetensors").is_file():
+        print(f"training {name}: {kind} on {data} {options}", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        fit(kind, data, out, force=True, quiet=False, **options)
+        print(f"  {name}: {(time.perf_counter() - t) / 60:.1f} min", file=sys.stderr)
+    return str(out)
+
+
+def grammar_part(retrain: bool, pairs: int) -> dict:
+    defaults = trained("gr-vae-defaults", "text-vae", "grammar", retrain, **GRAMMAR_DEFAULTS)
+    out: dict = {"defaults": {"settings": GRAMMAR_DEFAULTS,
+                              **sentence_fidelity(defaults)["summary"]}}
+    test = Run.open(defaults).data("test")
+    for kind in ("text-vae", "text-ae"):
+        run = trained(f"gr-{kind}", kind, "grammar", retrain, **GRAMMAR_PAIR)
+        model = load(run)
+        ev = Run.open(run).evaluate()
+        row: dict = {"settings": {"kind": kind, **GRAMMAR_PAIR},
+                     "recon": round(ev["recon"], 4), "kl": round(ev["kl"], 4),
+                     "exact": sentence_fidelity(run)["summary"]["exact"]}
+        for path in ("lerp", "slerp"):
+            row[path] = homotopy_acceptance(model, test, grammar.accepts, pairs=pairs,
+                                            steps=9, path=path)
+        out[kind] = row
+    return out
+
+
+def wordnet_part(retrain: bool) -> dict:
+    rows, by_len = {}, {}
+    for name, (kind, extra) in WORDNET_MODELS.items():
+        run = trained(name, kind, "wordnet", retrain, **{**WORDNET, **extra})
+        f = sentence_fidelity(run)
+        rows[name] = {"kind": kind, **extra, **f["summary"]}
+        by_len[name] = f["by_length"]
+    save_length_fidelity(by_len, FIGURES / "fidelity-wordnet.png",
+                         "wordnet test sentences: reconstruction by length")
+    best = max((n for n in rows if rows[n]["kind"] == "text-vae"),
+               key=lambda n: rows[n]["exact_in_vocab"]["share"])
+    return {"settings": {k: list(v) if isinstance(v, tuple) else v for k, v in WORDNET.items()},
+            "rate_distortion": rows, "by_length": by_len,
+            "knob_table": knob_check(str(ROOT / best))}
+
+
+def knob_check(run: str) -> dict:
+    """The explorer's 3^5 x 5 = 1,215-decode knob table on ``run``: its time and how many of
+    its sentences are mostly <unk> (half their words or more)."""
+    model = load(run)
+    knobs = Knobs(5).fit(run_codes(run, "train", model=model).mu)
+    texts = Run.open(run).data("test")[:5]
+    knob_table(model, knobs, texts)  # warm
+    t = time.perf_counter()
+    table = knob_table(model, knobs, texts)
+    seconds = time.perf_counter() - t
+    decodes = [d for item in table["items"] for d in item["decodes"]]
+    mostly_unk = sum(d.split().count("<unk>") * 2 >= max(1, len(d.split())) for d in decodes)
+    return {"run": run, "decodes": len(decodes), "seconds": round(seconds, 3),
+            "share_not_mostly_unk": round(1 - mostly_unk / len(decodes), 4),
+            "examples": table["items"][0]["decodes"][:6]}
+
+
+def fortunes_part(retrain: bool) -> dict:
+    run = trained("fortunes-vae", "text-vae", "fortunes", retrain, kl_target=50.0, **FORTUNES)
+    f = sentence_fidelity(run)
+    wn = sentence_fidelity(str(ROOT / "wn-vae-kl50"))
+    save_length_fidelity({"fortunes (kl target 50)": f["by_length"],
+                          "wordnet (kl target 50)": wn["by_length"]},
+                         FIGURES / "fidelity-by-length.png",
+                         "reconstruction by length: wordnet sentences vs fortunes")
+    return {"settings": {k: list(v) if isinstance(v, tuple) else v
+                         for k, v in FORTUNES.items()}, "fortunes": f, "wordnet": wn}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("part", choices=["grammar", "wordnet", "fortunes"])
+    p.add_argument("--retrain", action="store_true")
+    p.add_argument("--pairs", type=int, default=300, help="grammar: homotopy pairs")
+    a = p.parse_args()
+    torch.set_num_threads(2)
+    ROOT.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    result = {"grammar": lambda: grammar_part(a.retrain, a.pairs),
+              "wordnet": lambda: wordnet_part(a.retrain),
+              "fortunes": lambda: fortunes_part(a.retrain)}[a.part]()
+    result = {"command": f"python scripts/codes_study.py {a.part}",
+              "minutes": round((time.perf_counter() - t) / 60, 1), **result}
+    text = json.dumps(result, indent=1)
+    (ROOT / f"{a.part}.json").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
