@@ -44,6 +44,29 @@ def test_grammar_factors_are_in_the_sentences_and_accepted():
         assert not grammar.accepts(bad), bad
 
 
+def test_the_clauses_grammar_checks_agreement_across_the_relative_clause():
+    texts, f = grammar.generate_clauses(2000, seed=3)
+    assert all(grammar.accepts_clauses(t) for t in texts)
+    assert not any(grammar.accepts(t) for t in texts[:50])  # another language
+    for t, number, relative, attractor in zip(texts, f["number"], f["relative"],
+                                              f["attractor"], strict=True):
+        head = t.split()[1]
+        assert head.endswith("s") == (number == "plural") and ("that" in t) == relative
+        assert (attractor == "none") == (not relative)
+    # both attractor numbers occur with both head numbers: the trap is really set
+    pairs = {(n, a) for n, a in zip(f["number"], f["attractor"], strict=True)}
+    assert {("singular", "plural"), ("plural", "singular")} <= pairs
+    for bad in ("the dog that chased some cats run in paris .",   # agrees with the attractor
+                "the dogs that saw a cat run in rome and sings loudly .",  # second verb
+                "a dogs runs in paris .", "some dog runs in rome .",       # determiners
+                "the dog runs in paris and",                               # cut short
+                "the dog that chased runs in paris ."):                    # no object
+        assert not grammar.accepts_clauses(bad), bad
+    assert grammar.accepts_clauses("some dogs that saw a cat run in rome and sing loudly .")
+    data = load_text("clauses", n_train=300, n_test=30)
+    assert len(data.train) == 300 and data.train_labels[0] in ("singular", "plural")
+
+
 def test_grammar_dataset_is_deterministic_and_carries_context():
     a, b = load_text("grammar", n=500, seed=1), load_text("grammar", n=500, seed=1)
     assert a.train == b.train and len(a.train) + len(a.test) == 500

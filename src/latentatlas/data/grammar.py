@@ -114,3 +114,83 @@ def accepts(text: str) -> bool:
         return False
     plural = subject == "they"
     return (verb in PRESENT_PLURAL.values()) == plural and (feel == "feel") == plural
+
+
+# ---- clauses: a harder grammar, number agreement across a relative clause ----------------
+#
+#     SENTENCE := NP VP ["and" VERB ADVERB] "."     NP := DET NOUN ["that" TVERB DET NOUN]
+#     VP := VERB "in" PLACE
+#
+# Every main verb agrees in number with the head noun, not with the nearer noun of the relative
+# clause (an "attractor", the classic trap for sequence models; Linzen et al. 2016), and each
+# determiner agrees with its noun ("a" singular, "some" plural, "the" either).
+
+NOUNS = ["dog", "cat", "girl", "boy", "teacher", "farmer", "bird", "horse"]
+TVERBS = ["chased", "saw", "liked", "helped", "followed"]
+IVERBS = {"runs": "run", "sleeps": "sleep", "sings": "sing", "waits": "wait",
+          "dances": "dance", "jumps": "jump"}
+ADVERBS = ["quickly", "slowly", "loudly", "quietly"]
+DETERMINERS = {"singular": ["the", "a"], "plural": ["the", "some"]}
+
+
+def _noun_phrase(rng, number: str) -> str:
+    det = DETERMINERS[number][rng.integers(2)]
+    noun = NOUNS[rng.integers(len(NOUNS))]
+    return f"{det} {noun}{'s' if number == 'plural' else ''}"
+
+
+def _verb(rng, number: str) -> str:
+    singular = list(IVERBS)[rng.integers(len(IVERBS))]
+    return singular if number == "singular" else IVERBS[singular]
+
+
+def generate_clauses(n: int, seed: int = 0) -> tuple[list[str], dict[str, list]]:
+    """``n`` sentences of the clauses grammar and their factors: ``number`` of the head noun,
+    ``relative`` (whether a relative clause follows it), ``attractor`` (its noun's number, or
+    "none"), ``second_verb`` (whether a second verb phrase follows)."""
+    rng = np.random.default_rng([seed, 0xC1])
+    texts: list[str] = []
+    factors: dict[str, list] = {"number": [], "relative": [], "attractor": [],
+                                "second_verb": []}
+    for _ in range(n):
+        number = ("singular", "plural")[rng.integers(2)]
+        words = [_noun_phrase(rng, number)]
+        relative = bool(rng.integers(2))
+        attractor = "none"
+        if relative:
+            attractor = ("singular", "plural")[rng.integers(2)]
+            words += ["that", TVERBS[rng.integers(len(TVERBS))], _noun_phrase(rng, attractor)]
+        words += [_verb(rng, number), "in", PLACES[rng.integers(len(PLACES))]]
+        second = bool(rng.integers(2))
+        if second:
+            words += ["and", _verb(rng, number), ADVERBS[rng.integers(len(ADVERBS))]]
+        texts.append(" ".join(words + ["."]))
+        for key, value in (("number", number), ("relative", relative),
+                           ("attractor", attractor), ("second_verb", second)):
+            factors[key].append(value)
+    return texts, factors
+
+
+_NP = r"(the|a|some) (" + "|".join(NOUNS) + r")(s?)"
+_IV = "|".join([*IVERBS, *IVERBS.values()])
+_ACCEPT_CLAUSES = re.compile(
+    rf"^{_NP}(?: that (?:{'|'.join(TVERBS)}) {_NP})? ({_IV}) in (?:{'|'.join(PLACES)})"
+    rf"(?: and ({_IV}) (?:{'|'.join(ADVERBS)}))? \.$")
+
+
+def accepts_clauses(text: str) -> bool:
+    """Whether the clauses grammar generates ``text`` (every agreement checked)."""
+    m = _ACCEPT_CLAUSES.match(" ".join(text.lower().split()))
+    if not m:
+        return False
+    det, _, plural, det2, noun2, plural2, verb, verb2 = m.groups()
+
+    def det_agrees(d: str, is_plural: bool) -> bool:
+        return d in DETERMINERS["plural" if is_plural else "singular"]
+
+    head_plural = plural == "s"
+    if not det_agrees(det, head_plural):
+        return False
+    if noun2 is not None and not det_agrees(det2, plural2 == "s"):
+        return False
+    return all(v is None or (v in IVERBS.values()) == head_plural for v in (verb, verb2))

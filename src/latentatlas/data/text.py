@@ -199,7 +199,8 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | Non
     wordnet's or fortunes' files (or a ``wordnet`` / ``fortunes`` folder) instead of Debian's."""
     if n is not None and (n_train is not None or n_test is not None):
         raise ValueError("give n (the old rule) or n_train / n_test, not both")
-    if spec == "grammar" or spec.startswith("grammar:"):  # enough sentences for the splits
+    synthetic = spec in ("grammar", "clauses") or spec.startswith("grammar:")
+    if synthetic:  # enough sentences for the splits
         need = max(-(-(n_train or 0) * 10 // 9) + 1, (n_test or 0) * 10 + 1)
         n = n if n is not None else (max(20_000, need) if n_train or n_test else None)
     from . import grammar
@@ -221,14 +222,18 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | Non
         texts, factors = grammar.generate(n or 20_000, seed, weights)
         context, labels = np.array(factors["energy"]), factors["sentiment"]
         source = f"generated, seed {seed}"
+    elif spec == "clauses":
+        texts, factors = grammar.generate_clauses(n or 20_000, seed)
+        labels, source = factors["number"], f"generated, seed {seed}"
     elif spec.startswith("text:"):
         texts, labels, context = read_lines(spec.removeprefix("text:"))
         source = spec.removeprefix("text:")
     else:
         raise UserError(f"unknown text dataset {spec!r}; known: wordnet, wordnet:glosses, "
                         "fortunes, fortunes:sentences, grammar, grammar:he=W,she=W,they=W, "
+                        "clauses, "
                         "text:PATH")
-    if n is not None and not spec.startswith("grammar"):
+    if n is not None and not synthetic:
         texts = texts[:n]
         labels = labels[:n] if labels else None
         context = context[:n] if context is not None else None
