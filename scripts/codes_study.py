@@ -25,6 +25,7 @@ from latentatlas.atlas import Knobs, run_codes
 from latentatlas.atlas.sentences import homotopy_acceptance, knob_table
 from latentatlas.atlas.workflow import sentence_fidelity
 from latentatlas.data import grammar
+from latentatlas.explorer.session import open_run
 from latentatlas.plotting import save_length_fidelity
 
 ROOT = Path("runs/codes")
@@ -41,18 +42,20 @@ GRAMMAR_MODELS = {"gr-text-ae": ("text-ae", {}), "gr-text-vae": ("text-vae", {})
 # clauses, the harder grammar (agreement across a relative clause; about 13.1 nats a sentence)
 CLAUSES_MODELS = {"cl-text-ae": ("text-ae", {}),
                   "cl-text-vae-kl16": ("text-vae", {"kl_target": 16.0})}
-# wordnet: one network for every rate, GRU 256, z at every step, latent 64, adaptive softmax
+# wordnet: one network for every rate: GRU 256, a bidirectional encoder, z at every step,
+# latent 64, word dropout 0.25, the adaptive softmax (auto for 15,493 words), 12 epochs
 WORDNET = {"epochs": 12, "hidden": (256,), "latent_dim": 64, "z_every_step": True,
-           "max_len": 24}
+           "bidirectional": True, "max_len": 24}
 WORDNET_MODELS = {  # name -> (kind, the options that differ)
-    "wn-ae": ("text-ae", {"word_dropout": 0.0}),
+    "wn-ae-oneway": ("text-ae", {"bidirectional": False, "word_dropout": 0.0}),
+    "wn-ae": ("text-ae", {}),
     "wn-vae-elbo": ("text-vae", {}),
     "wn-vae-kl10": ("text-vae", {"kl_target": 10.0}),
     "wn-vae-kl25": ("text-vae", {"kl_target": 25.0}),
     "wn-vae-kl50": ("text-vae", {"kl_target": 50.0}),
 }
 FORTUNES = {"epochs": 10, "hidden": (256,), "latent_dim": 64, "z_every_step": True,
-            "max_len": 64}
+            "bidirectional": True, "max_len": 64}
 
 
 def trained(name: str, kind: str, data: str, retrain: bool, **options) -> str:
@@ -105,7 +108,8 @@ def wordnet_part(retrain: bool) -> dict:
 
 def knob_check(run: str) -> dict:
     """The explorer's 3^5 x 5 = 1,215-decode knob table on ``run``: its time and how many of
-    its sentences are mostly <unk> (half their words or more)."""
+    its sentences are mostly <unk> (half their words or more); and the explorer opening the
+    run (codes cached by then): its time and the sentences it offers first."""
     model = load(run)
     knobs = Knobs(5).fit(run_codes(run, "train", model=model).mu)
     texts = Run.open(run).data("test")[:5]
@@ -115,9 +119,14 @@ def knob_check(run: str) -> dict:
     seconds = time.perf_counter() - t
     decodes = [d for item in table["items"] for d in item["decodes"]]
     mostly_unk = sum(d.split().count("<unk>") * 2 >= max(1, len(d.split())) for d in decodes)
+    t = time.perf_counter()
+    view = open_run(run, "wn")  # what the explorer does when it opens the run
+    open_seconds = time.perf_counter() - t
     return {"run": run, "decodes": len(decodes), "seconds": round(seconds, 3),
             "share_not_mostly_unk": round(1 - mostly_unk / len(decodes), 4),
-            "examples": table["items"][0]["decodes"][:6]}
+            "examples": table["items"][0]["decodes"][:6],
+            "explorer_open_seconds": round(open_seconds, 2),
+            "explorer_best": [b["text"] for b in view.best[:8]]}
 
 
 def fortunes_part(retrain: bool) -> dict:

@@ -128,6 +128,10 @@ def test_the_rate_target_is_refused_where_it_means_nothing(tmp_path):
     p = cli(*common, "--model", "text-vae", "--kl-target", "5", "--free-bits", "1",
             "--out", str(tmp_path / "both"))
     assert_one_error(p, "not both")
+    for flag in (["--softmax", "adaptive"], ["--bidirectional"]):
+        p = cli("train", "--data", "shapes", "--n-train", "64", "--epochs", "1", *flag,
+                "--out", str(tmp_path / "image"))
+        assert_one_error(p, flag[0], "text-vae")
 
 
 def test_bleu_matches_hand_counts():
