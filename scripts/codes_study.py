@@ -41,20 +41,22 @@ GRAMMAR_MODELS = {"gr-text-ae": ("text-ae", {}), "gr-text-vae": ("text-vae", {})
                   "gr-text-vae-kl10": ("text-vae", {"kl_target": 10.0})}
 # clauses, the harder grammar (agreement across a relative clause; about 13.1 nats a sentence)
 CLAUSES_MODELS = {"cl-text-ae": ("text-ae", {}),
-                  "cl-text-vae-kl16": ("text-vae", {"kl_target": 16.0})}
+                  "cl-text-vae-kl16": ("text-vae", {"kl_target": 16.0}),
+                  "cl-text-vae-kl24": ("text-vae", {"kl_target": 24.0})}
 # wordnet: one network for every rate: GRU 256, a bidirectional encoder, z at every step,
 # latent 64, word dropout 0.25, the adaptive softmax (auto for 15,493 words), 12 epochs
 WORDNET = {"epochs": 12, "hidden": (256,), "latent_dim": 64, "z_every_step": True,
-           "bidirectional": True, "max_len": 24}
+           "bidirectional": True, "word_dropout": 0.25, "max_len": 24}
 WORDNET_MODELS = {  # name -> (kind, the options that differ)
     "wn-ae-oneway": ("text-ae", {"bidirectional": False, "word_dropout": 0.0}),
     "wn-ae": ("text-ae", {}),
     "wn-vae-elbo": ("text-vae", {}),
+    "wn-vae-elbo-wd05": ("text-vae", {"word_dropout": 0.5}),
     "wn-vae-kl10": ("text-vae", {"kl_target": 10.0}),
     "wn-vae-kl25": ("text-vae", {"kl_target": 25.0}),
     "wn-vae-kl50": ("text-vae", {"kl_target": 50.0}),
 }
-FORTUNES = {"epochs": 10, "hidden": (256,), "latent_dim": 64, "z_every_step": True,
+FORTUNES = {"epochs": 8, "hidden": (256,), "latent_dim": 64, "z_every_step": True,
             "bidirectional": True, "max_len": 64}
 
 
