@@ -36,7 +36,9 @@ FIGURES = Path("docs/figures")
 # ELBO, and as a VAE held at 10 nats (a grammar sentence holds about 8.2 nats: log 3 subjects
 # + log 2 tenses + log 2 sentiments + log 10 places + at most log 8 verbs + log 4 adjectives)
 GRAMMAR_DEFAULTS = {"epochs": 15}
-GRAMMAR = {"epochs": 15, "z_every_step": True}
+GRAMMAR_DEFAULT_VARIANTS = {"gr-try-wd05": {"word_dropout": 0.5},  # one change each
+                            "gr-try-an1000": {"anneal_steps": 1000}}
+GRAMMAR = {"epochs": 15, "z_every_step": True, "word_dropout": 0.25}
 GRAMMAR_MODELS = {"gr-text-ae": ("text-ae", {}), "gr-text-vae": ("text-vae", {}),
                   "gr-text-vae-kl10": ("text-vae", {"kl_target": 10.0})}
 # clauses, the harder grammar (agreement across a relative clause; about 13.1 nats a sentence)
@@ -57,7 +59,7 @@ WORDNET_MODELS = {  # name -> (kind, the options that differ)
     "wn-vae-kl50": ("text-vae", {"kl_target": 50.0}),
 }
 FORTUNES = {"epochs": 8, "hidden": (256,), "latent_dim": 64, "z_every_step": True,
-            "bidirectional": True, "max_len": 64}
+            "bidirectional": True, "word_dropout": 0.25, "max_len": 64}
 
 
 def trained(name: str, kind: str, data: str, retrain: bool, **options) -> str:
@@ -75,6 +77,9 @@ def grammar_part(retrain: bool, pairs: int) -> dict:
     defaults = trained("gr-vae-defaults", "text-vae", "grammar", retrain, **GRAMMAR_DEFAULTS)
     out: dict = {"defaults": {"settings": GRAMMAR_DEFAULTS,
                               **sentence_fidelity(defaults)["summary"]}}
+    for name, change in GRAMMAR_DEFAULT_VARIANTS.items():
+        run = trained(name, "text-vae", "grammar", retrain, **GRAMMAR_DEFAULTS, **change)
+        out[f"defaults but {change}"] = {"run": run, **sentence_fidelity(run)["summary"]}
     for data, models, accepts in (("grammar", GRAMMAR_MODELS, grammar.accepts),
                                   ("clauses", CLAUSES_MODELS, grammar.accepts_clauses)):
         for name, (kind, extra) in models.items():
