@@ -107,7 +107,7 @@ def main() -> None:
     ours, padded = [], []
     for r in range(a.rounds):  # interleaved, each from the same weights
         for fn, store in ((ours_loss, ours), (padded_loss, padded)):
-            m = load(run)
+            m = load(run).requires_grad_(True)  # load() gives a frozen model
             store.append(train_rate(m, ids, fn, a.steps, 128, seed=r))
     softmax: dict[str, list[float]] = {"full": [], "adaptive": []}
     if len(model.vocab) > 1002:  # a vocabulary the adaptive softmax can split
