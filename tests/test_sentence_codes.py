@@ -161,6 +161,10 @@ def test_fidelity_of_a_model_that_knows_its_sentences(memorised):
     test = latentatlas.Run.open(memorised).data("test")
     assert summarise(sentence_scores(model, test))["recon"] == pytest.approx(ev["recon"],
                                                                             rel=1e-3)
+    unknown_only = summarise(sentence_scores(model, texts[4:]))  # no in-vocabulary sentence
+    assert unknown_only["exact_in_vocab"]["n"] == 0
+    assert unknown_only["token_accuracy_in_vocab"]["mean"] is None
+    json.dumps(unknown_only, allow_nan=False)  # valid JSON: no NaN
     rows = by_length(scores)
     assert [r["words"] for r in rows] == ["1-4", "5-8", "9-12"]
     assert [r["n"] for r in rows] == [1, 3, 1]

@@ -27,6 +27,7 @@ import torch
 from ..models.decoding import EOS, PAD, UNK
 from ..stats import mean_ci, wilson
 from .sentences import token_ids
+from .units import unit_stats
 
 LENGTH_BUCKETS = ((1, 4), (5, 8), (9, 12), (13, 16), (17, 24), (25, 48), (49, 10**6))
 
@@ -105,6 +106,8 @@ def _share(flags: list[bool]) -> dict:
 
 
 def _mean(values: list[float]) -> dict:
+    if not values:  # no such sentences (JSON has no NaN)
+        return {"mean": None, "ci95": [None, None]}
     m, (lo, hi) = mean_ci(values)
     return {"mean": round(m, 4), "ci95": [round(lo, 4), round(hi, 4)]}
 
@@ -112,7 +115,7 @@ def _mean(values: list[float]) -> dict:
 def summarise(scores: dict) -> dict:
     """The rows' summary: exact-match share and token accuracy over all sentences and over the
     in-vocabulary ones (95% intervals), mean recon, KL and -ELBO (nats per sentence), corpus
-    BLEU of the decodes, and active units (Var of the means > 0.01)."""
+    BLEU of the decodes, and active units (``atlas.units``)."""
     iv = [i for i, ok in enumerate(scores["in_vocab"]) if ok]
 
     def pick(key: str) -> list:
@@ -128,7 +131,7 @@ def summarise(scores: dict) -> dict:
         "recon": round(sum(recon) / len(recon), 4), "kl": round(sum(kl) / len(kl), 4),
         "neg_elbo": round((sum(recon) + sum(kl)) / len(recon), 4),
         "bleu": round(corpus_bleu(scores["hyp"], scores["ref"]), 4),
-        "active_units": int((mus.var(0) > 0.01).sum()) if len(mus) > 1 else 0,
+        "active_units": unit_stats(mus).n_active if len(mus) > 1 else 0,
         "words_per_sentence": round(sum(scores["length"]) / len(recon), 2),
     }
 

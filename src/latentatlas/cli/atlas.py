@@ -204,9 +204,13 @@ def cmd_fidelity(a: argparse.Namespace) -> int:
     s = result["summary"]
 
     def share(d: dict) -> str:
+        if not d["n"]:
+            return "- (no such sentences)"
         return f"{d['share']:.3f} [{d['ci95'][0]:.3f}, {d['ci95'][1]:.3f}] of {d['n']:,}"
 
     def mean(d: dict) -> str:
+        if d["mean"] is None:
+            return "-"
         return f"{d['mean']:.3f} [{d['ci95'][0]:.3f}, {d['ci95'][1]:.3f}]"
 
     lines = [f"{a.run}, {s['sentences']:,} {a.split} sentences ({s['words_per_sentence']} "
