@@ -57,6 +57,34 @@ def test_both_output_layers_score_tokens_as_their_distribution_does():
     assert torch.allclose(adaptive(states).logsumexp(-1), torch.zeros(50), atol=1e-4)
 
 
+def test_greedy_picks_are_the_argmax_of_the_whole_distribution():
+    torch.manual_seed(0)
+    states = torch.randn(400, 32) * 3
+    adaptive = AdaptiveSoftmax(32, 3000)
+    with torch.no_grad():  # make the rarer clusters win the head for some rows, not all
+        adaptive.layer.head.bias[1000:] += 9.0
+    for layer in (FullSoftmax(32, 3000), adaptive):
+        for banned in ([0, 2], [0, 1, 2]):
+            scores = layer(states).detach()
+            scores[:, banned] = float("-inf")
+            assert torch.equal(layer.greedy(states, banned), scores.argmax(-1))
+    picks = adaptive.greedy(states, [0, 2])
+    assert 0 < int((picks >= 1000).sum()) < 400  # head words and rarer words both won
+
+
+def test_greedy_decoding_through_the_output_layer_matches_decoding_by_scores():
+    torch.manual_seed(0)
+    model = SentenceVAE(TextModelConfig(vocab_size=1500, hidden=32, embed_dim=16,
+                                        latent_dim=4, max_len=8, softmax="adaptive"))
+    with torch.no_grad():
+        model.out.layer.head.bias[1000:] += 3.0
+    z = torch.randn(64, 4) * 2
+    from latentatlas.models.decoding import generate
+    for ban_unk in (False, True):
+        by_scores = generate(model.decode_step, model.decode_start(z), 9, ban_unk=ban_unk)
+        assert torch.equal(model.decode(z, ban_unk=ban_unk), by_scores)
+
+
 def test_softmax_choice_follows_the_vocabulary_size():
     assert resolve_softmax("auto", 4999) == "full"
     assert resolve_softmax("auto", 5000) == "adaptive"

@@ -4,6 +4,11 @@ A model decodes through two things: a start ``state`` (a tuple of tensors whose 
 is the batch) and ``step(tokens, state) -> (logits, state)`` for (N,) token ids and (N, V)
 next-token logits. Finished rows leave the batch as they finish, so a batch costs about as much
 as its sentences' mean length, not its longest.
+
+A model whose output layer can pick the greedy token without scoring the whole vocabulary (the
+adaptive softmax: its head, then only the clusters a row's best head entry points into) passes
+that layer as ``output``; its ``step`` then gives decoder states, and ``output`` turns them
+into scores (sampling, beam) or picks (``output.greedy(states, banned)``, greedy).
 """
 
 from __future__ import annotations
@@ -32,13 +37,15 @@ def rnn_step(rnn: torch.nn.Module, x: torch.Tensor, hs: State) -> tuple[torch.Te
     return out[:, 0], tuple(n[0] for n in new)
 
 
+def banned(ban_unk: bool) -> list[int]:
+    """The ids never emitted: <pad> and <s>, and <unk> when asked."""
+    return [PAD, BOS, UNK] if ban_unk else [PAD, BOS]
+
+
 def _allowed(logits: torch.Tensor, ban_unk: bool) -> torch.Tensor:
-    """fp32 logits with <pad> and <s> (never a next token) and optionally <unk> ruled out."""
+    """fp32 logits with the ``banned`` ids ruled out."""
     logits = logits.float()
-    logits[:, PAD] = float("-inf")
-    logits[:, BOS] = float("-inf")
-    if ban_unk:
-        logits[:, UNK] = float("-inf")
+    logits[:, banned(ban_unk)] = float("-inf")
     return logits
 
 
@@ -46,18 +53,21 @@ def _allowed(logits: torch.Tensor, ban_unk: bool) -> torch.Tensor:
 def generate(step: Step, state: State, max_len: int, *, method: str = "greedy",
              temperature: float = 1.0, beam: int = 4, length_penalty: float = 1.0,
              generator: torch.Generator | None = None, ban_unk: bool = False,
-             first: int = BOS) -> torch.Tensor:
+             first: int = BOS, output: torch.nn.Module | None = None) -> torch.Tensor:
     """Decode a batch from ``state``, feeding ``first`` (<s>, or a prompt's last token) first:
     (B, max_len) ids, </s> then <pad> after each end.
 
     ``method``: "greedy" (argmax), "sample" (softmax(logits / temperature)), or "beam"
     (``beam`` hypotheses per row, the best by log-probability / length**length_penalty).
-    ``ban_unk`` never emits <unk>.
+    ``ban_unk`` never emits <unk>. With ``output`` (see the module's docstring) ``step`` gives
+    decoder states, and greedy picks come from ``output.greedy``.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "sample" and not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
+    if output is not None and method != "greedy":
+        step = _scored(step, output)
     if method == "beam":
         return _beam(step, state, max_len, beam, length_penalty, ban_unk, first)
     b = len(state[0])
@@ -65,13 +75,15 @@ def generate(step: Step, state: State, max_len: int, *, method: str = "greedy",
     out = torch.full((b, max_len), PAD, dtype=torch.int64, device=device)
     alive = torch.arange(b, device=device)  # rows of ``out`` still decoding
     tokens = torch.full((b,), first, dtype=torch.int64, device=device)
+    no = banned(ban_unk)
     for t in range(max_len):
-        logits, state = step(tokens, state)
-        logits = _allowed(logits, ban_unk)
-        if method == "greedy":
-            tokens = logits.argmax(-1)
+        scores, state = step(tokens, state)
+        if output is not None:  # greedy through the output layer
+            tokens = output.greedy(scores, no)
+        elif method == "greedy":
+            tokens = _allowed(scores, ban_unk).argmax(-1)
         else:
-            probs = torch.softmax(logits / temperature, -1)
+            probs = torch.softmax(_allowed(scores, ban_unk) / temperature, -1)
             tokens = torch.multinomial(probs, 1, generator=generator)[:, 0]
         out[alive, t] = tokens
         going = tokens != EOS
@@ -81,6 +93,14 @@ def generate(step: Step, state: State, max_len: int, *, method: str = "greedy",
             if len(alive) == 0:
                 break
     return out
+
+
+def _scored(step: Step, output: torch.nn.Module) -> Step:
+    """``step`` giving decoder states -> the step giving ``output``'s scores."""
+    def scored(tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        states, state = step(tokens, state)
+        return output(states), state
+    return scored
 
 
 def _beam(step: Step, state: State, max_len: int, k: int, length_penalty: float,

@@ -11,7 +11,10 @@ softmax on this project's 2-core CPU (docs/results.md, "Sentence codes").
 
 Both layers map states (..., H) to next-token scores (..., V) that a softmax turns into the
 model's distribution (the adaptive layer gives log-probabilities, the full one logits), and
-both give ``token_nll(states, targets)``, each target token's NLL in nats (training sums it).
+both give ``token_nll(states, targets)``, each target token's NLL in nats (training sums it),
+and ``greedy(states, banned)``, the most probable token but the ``banned`` ids. The adaptive
+layer's greedy pick scores only the head for a row whose best head entry is a word, which is
+exact: a rarer word's log-probability is its cluster's head entry plus a non-positive term.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ class FullSoftmax(nn.Linear):
         """(N, H) states, (N,) targets -> (N,) NLL (nats)."""
         return F.cross_entropy(self(states).float(), targets, reduction="none")
 
+    def greedy(self, states: torch.Tensor, banned: list[int]) -> torch.Tensor:
+        """(N, H) states -> (N,) the most probable token ids but ``banned``."""
+        logits = self(states).float()
+        logits[:, banned] = float("-inf")
+        return logits.argmax(-1)
+
 
 class AdaptiveSoftmax(nn.Module):
     """The adaptive softmax over a frequency-sorted vocabulary."""
@@ -67,6 +76,21 @@ class AdaptiveSoftmax(nn.Module):
         """(N, H) states, (N,) targets -> (N,) NLL (nats), each cluster scored only for its
         own tokens."""
         return -self.layer(states.float(), targets).output
+
+    def greedy(self, states: torch.Tensor, banned: list[int]) -> torch.Tensor:
+        """(N, H) states -> (N,) the most probable token ids but ``banned`` (which must lie in
+        the head): where the head's best entry is a word, that word; elsewhere (its best entry
+        is a cluster) the whole distribution is scored for that row."""
+        states = states.float()
+        head = self.layer.head(states)
+        head[:, banned] = float("-inf")
+        picks = head.argmax(-1)
+        rows = (picks >= self.layer.shortlist_size).nonzero()[:, 0]
+        if len(rows):
+            logp = self.layer.log_prob(states[rows])
+            logp[:, banned] = float("-inf")
+            picks[rows] = logp.argmax(-1)
+        return picks
 
 
 def output_layer(hidden: int, vocab_size: int, softmax: str) -> nn.Module:

@@ -219,9 +219,14 @@ class SentenceVAE(nn.Module):
 
     def decode_step(self, tokens: torch.Tensor, state: tuple[torch.Tensor, ...]):
         """One decoder step: (N,) tokens -> (N, V) next-token logits and the new state."""
+        o, state = self._state_step(tokens, state)
+        return self.out(o), state
+
+    def _state_step(self, tokens: torch.Tensor, state: tuple[torch.Tensor, ...]):
+        """One decoder step before the output layer: (N,) tokens -> (N, H) states."""
         *hs, z = state
         o, hs = rnn_step(self.decoder, self._inputs(tokens[:, None], z), tuple(hs))
-        return self.out(o), (*hs, z)
+        return o, (*hs, z)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, max_len: int | None = None, *, method: str = "greedy",
@@ -230,6 +235,6 @@ class SentenceVAE(nn.Module):
         """Codes (B, D) -> token ids (B, L), </s> then <pad> after each end (batched; see
         ``models.decoding.generate`` for the methods)."""
         max_len = max_len or self.config.max_len + 1
-        return generate(self.decode_step, self.decode_start(z.float()), max_len, method=method,
+        return generate(self._state_step, self.decode_start(z.float()), max_len, method=method,
                         temperature=temperature, beam=beam, generator=generator,
-                        ban_unk=ban_unk)
+                        ban_unk=ban_unk, output=self.out)
