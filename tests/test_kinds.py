@@ -185,9 +185,9 @@ def test_fit_and_run_api(tmp_path):
 def test_fit_refuses_what_does_not_fit(tmp_path):
     with pytest.raises(UserError, match="unknown option latent"):
         fit("vae", "shapes", tmp_path / "a", latent=3)
-    with pytest.raises(UserError, match="unknown model kind 'gan'"):
-        fit("gan", "shapes", tmp_path / "a")
-    with pytest.raises(OptionError, match="condition is for lm, attn-lm models, not vae"):
+    with pytest.raises(UserError, match="unknown model kind 'diffusion'"):
+        fit("diffusion", "shapes", tmp_path / "a")
+    with pytest.raises(OptionError, match="condition is for gan, lm, attn-lm models, not vae"):
         fit("vae", "shapes", tmp_path / "a", condition="energy")
     with pytest.raises(OptionError, match="^lr must be a positive number"):
         fit("vae", "shapes", tmp_path / "a", lr=-1.0, **TINY)
@@ -215,7 +215,7 @@ def test_library_errors_name_values_and_the_cli_names_flags(tmp_path):
     assert "--from property needs a --property" in p.stderr
     p = cli("train", "--data", "shapes", "--model", "vae", "--condition", "energy", "--out",
             str(tmp_path / "c"))
-    assert "error: --condition is for lm, attn-lm models" in p.stderr
+    assert "error: --condition is for gan, lm, attn-lm models" in p.stderr
 
 
 def test_the_package_exports_fit_and_run():

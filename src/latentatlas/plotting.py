@@ -160,3 +160,20 @@ def save_length_fidelity(series: dict[str, list[dict]], path: str | Path,
     fig.suptitle(plain(title))
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def save_point_clouds(clouds: dict[str, np.ndarray], path: str | Path,
+                      title: str = "") -> Path:
+    """Panels of (N, 2) point clouds side by side (PNG), each drawn with tiny translucent dots
+    so that 100,000 points show their density."""
+    path = png_path(path)
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(clouds), figsize=(5.5 * len(clouds), 5.5), squeeze=False)
+    for ax, (name, xy) in zip(axes[0], clouds.items(), strict=True):
+        ax.scatter(xy[:, 0], xy[:, 1], s=0.3, alpha=0.15, color="black", linewidths=0)
+        ax.set_title(plain(name), fontsize=10)
+        ax.set_aspect("equal", adjustable="datalim")
+    if title:
+        fig.suptitle(plain(title))
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=120)

@@ -192,7 +192,7 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
         options.validate()
         spec = _data_spec(k, data or "fashion-mnist", options)
         model_config = None
-        cfg = TrainConfig(**train_opts, quiet=quiet)
+        cfg = TrainConfig(**{**k.train_defaults, **train_opts}, quiet=quiet)
     cfg.validate()
     dataset = rundir.load_data(k, spec)
     vocab = None

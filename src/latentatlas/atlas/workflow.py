@@ -43,14 +43,37 @@ def decode_batched(model, z: torch.Tensor, batch_size: int = 4096) -> torch.Tens
 
 
 def sample_images(run: str | Path, n: int = 64, source: str | None = None, seed: int = 0,
-                  data_dir: str | Path | None = None) -> tuple[torch.Tensor, str]:
-    """``n`` decoded samples (n, C, H, W) and the distribution drawn from: the prior N(0, I)
-    (a VAE's default) or a Gaussian fitted to the training codes (an autoencoder's)."""
+                  data_dir: str | Path | None = None, label: str | None = None,
+                  per_class: bool = False) -> tuple[torch.Tensor, str]:
+    """``n`` decoded samples (n, C, H, W) and the distribution drawn from: the prior (a VAE's
+    N(0, I), a GAN's; the default for both) or a Gaussian fitted to the training codes (an
+    autoencoder's). A class-conditional model samples class ``label`` only, or with
+    ``per_class`` ``n`` of each class, class by class (n * classes images)."""
     model = load(run)
-    source = source or ("prior" if model.is_variational else "fitted")
+    prior = model.is_variational or hasattr(model, "prior")
+    source = source or ("prior" if prior else "fitted")
+    labels = None
+    if label is not None or per_class:
+        classes = list(getattr(model, "classes", None) or [])
+        if not classes:
+            raise UserError(f"{run} holds no class-conditional model; a class needs one "
+                            "(train --model gan --condition label)")
+        if source != "prior":
+            raise OptionError("source", "must be prior to choose a class")
+        if per_class:
+            labels = torch.arange(len(classes)).repeat_interleave(n)
+        elif label not in classes:
+            raise UserError(f"unknown class {label!r}; {run} knows {', '.join(classes)}")
+        else:
+            labels = torch.full((n,), classes.index(label))
+    if source == "fitted" and not hasattr(model, "encode"):
+        raise OptionError("source", f"fitted needs codes, and {run} has no encoder; "
+                                    "sample its prior")
     codes = run_codes(run, "train", model=model, data_dir=data_dir).mu \
         if source == "fitted" else None
-    return decode_batched(model, sample(model, n, source=source, codes=codes, seed=seed)), source
+    z = sample(model, len(labels) if labels is not None else n, source=source, codes=codes,
+               seed=seed, labels=labels)
+    return decode_batched(model, z), source
 
 
 def reconstruction_sheet(run: str | Path, n: int = 16, cols: int = 16,
@@ -266,3 +289,38 @@ def best_sentences(run: str | Path, n: int = 10, min_words: int = 1,
 
     texts = _split_texts(run, pool, data_dir)
     return best_reconstructed(sentence_scores(load(run), texts), texts, n, min_words)
+
+
+def random_net_study(depth: int = 12, width: int = 100, activation: str = "relu",
+                     init: str = "glorot", points: int = 100_000, seed: int = 0
+                     ) -> dict[str, Any]:
+    """The lecture's untrained MLP generator: ``points`` 2-D Gaussian points and their images
+    (numpy arrays ``inputs``, ``outputs``), with the ``concentration`` of each (the share of
+    points in the densest 5% of histogram cells) and the outputs' standard deviations."""
+    from ..models.random_net import concentration, push_points, random_mlp
+
+    z, x = push_points(random_mlp(depth, width, activation, init, seed), points, seed)
+    return {"settings": {"depth": depth, "width": width, "activation": activation,
+                         "init": init, "points": points, "seed": seed},
+            "concentration": round(concentration(x), 4),
+            "input_concentration": round(concentration(z), 4),
+            "output_std": [round(float(s), 6) for s in x.std(0)],
+            "inputs": z.numpy(), "outputs": x.numpy()}
+
+
+def random_conv_study(n: int = 64, image_size: int = 28, channels: int = 1, width: int = 128,
+                      activation: str = "relu", init: str = "glorot", deconv: bool = False,
+                      seed: int = 0) -> dict[str, Any]:
+    """``n`` images (``images``, (n, C, S, S) in [0, 1]) from an untrained convolutional
+    generator, with their mean pixel and the mean over pixels of the standard deviation
+    between images (0 would mean every code gives the same image)."""
+    from ..models.random_net import random_conv_generator, random_images
+
+    net = random_conv_generator(64, image_size, channels, width, activation, init, deconv,
+                                seed)
+    images = random_images(net, n, seed)
+    return {"settings": {"n": n, "image_size": image_size, "channels": channels,
+                         "width": width, "activation": activation, "init": init,
+                         "deconv": deconv, "seed": seed},
+            "pixel_mean": round(float(images.mean()), 4),
+            "between_image_std": round(float(images.std(0).mean()), 4), "images": images}

@@ -74,7 +74,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="text-classifier: mean pooling instead of attention pooling")
     t.add_argument("--condition", metavar="NAME",
                    help="lm: condition on a context: a scalar (grammar's energy, a file's "
-                        "context column) or a category (category/label, grammar's subject)")
+                        "context column) or a category (category/label, grammar's subject); "
+                        "gan: `label`, a class-conditional GAN")
+    t.add_argument("--gan-loss", choices=["ns", "hinge"],
+                   help="gan: the non-saturating loss (default) or the hinge loss")
     t.add_argument("--window", type=positive_int,
                    help="attn-lm: the recent states each prediction attends over")
     t.add_argument("--max-len", type=positive_int, help="tokens per sentence")
@@ -128,6 +131,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--from", dest="source", choices=["prior", "fitted"],
                    help="prior N(0, I) (VAE default) or a Gaussian fitted to the codes (AE)")
     s.add_argument("--context", help="language model: the context value or category")
+    s.add_argument("--class", dest="label", metavar="NAME",
+                   help="class-conditional GAN: samples of this class")
+    s.add_argument("--per-class", action="store_true",
+                   help="class-conditional GAN: -n samples (default 8) of every class, a row "
+                        "each")
     s.add_argument("--words", type=positive_int,
                    help="text: generate until this many words instead of -n sentences")
     add_decoding_args(s)
@@ -197,10 +205,8 @@ def cmd_train(a: argparse.Namespace) -> int:
               log=(lambda line: print(line, flush=True)) if talk else None, **options)
     if is_main_process():
         last = run.history[-1] if run.history else {}
-        loss = last.get("test_loss", float("nan"))
         emit({"run": a.out, "epochs": len(run.history), "last": last}, a.json,
-             f"done: {a.out} ({len(run.history)} epochs), test loss {loss:.2f} "
-             f"nats/{run.kind.unit}{run.kind.quality(last)}")
+             f"done: {a.out} ({len(run.history)} epochs), {run.kind.summary(last)}")
     return 0
 
 
@@ -221,14 +227,18 @@ def cmd_eval(a: argparse.Namespace) -> int:
 def cmd_info(a: argparse.Namespace) -> int:
     from ..runs import Run
 
-    info = Run.open(a.run).info()
+    run = Run.open(a.run)
+    info = run.info()
     m = info["model"]
-    shown = ", ".join(f"{k} {m[k]}" for k in ("arch", "cell", "hidden", "latent_dim",
-                                               "likelihood", "vocab_size") if k in m)
+    shown = ", ".join(f"{k} {m[k]}" for k in ("arch", "cell", "hidden", "latent_dim", "z_dim",
+                                               "likelihood", "loss", "vocab_size")
+                      if m.get(k) not in (None, []))
     text = [f"{a.run}: {info['kind']} ({shown}), {info['parameters']:,} parameters",
             f"data: {(info['data'] or {}).get('name')}; epochs trained: {info['epochs']}"]
     last = info["last"]
-    if last:
+    if last and run.kind.headline is not None:
+        text.append(f"last epoch: {run.kind.summary(last)}")
+    elif last:
         terms = ", ".join(f"{k[5:]} {last[k]:.2f}" for k in (
             "test_recon", "test_kl", "test_perplexity", "test_accuracy") if k in last)
         text.append(f"last test loss {last['test_loss']:.2f} nats/item"
@@ -240,15 +250,22 @@ def cmd_info(a: argparse.Namespace) -> int:
 def cmd_sample(a: argparse.Namespace) -> int:
     if run_kind(a.run).text:
         return _sample_text(a)
+    if a.context is not None:
+        raise OptionError("context", "is for language models; a conditional GAN takes --class")
     from ..atlas.workflow import sample_images
     from ..plotting import save_grid
 
     out = require_png(a)
-    images, source = sample_images(a.run, a.n or 64, a.source, a.seed, a.data_dir)
-    save_grid(images, out)
+    n = a.n or (8 if a.per_class else 64)
+    images, source = sample_images(a.run, n, a.source, a.seed, a.data_dir, a.label,
+                                   a.per_class)
+    save_grid(images, out, **({"nrow": n} if a.per_class else {}))
+    which = (" of class " + a.label if a.label else ", one row per class" if a.per_class
+             else "")
+    chosen = {"class": a.label} if a.label else {"per_class": True} if a.per_class else {}
     emit({"run": a.run, "out": str(out), "samples": len(images), "source": source,
-          "seed": a.seed}, a.json,
-         f"wrote {out}: {len(images)} samples from the {source} distribution")
+          "seed": a.seed, **chosen}, a.json,
+         f"wrote {out}: {len(images)} samples from the {source} distribution{which}")
     return 0
 
 
@@ -259,6 +276,9 @@ def _sample_text(a: argparse.Namespace) -> int:
 
     if a.source == "fitted":
         raise OptionError("source", "fitted is for image runs; text runs sample the prior")
+    if a.label is not None or a.per_class:
+        raise OptionError("class", "is for class-conditional GAN runs; a language model "
+                                   "takes --context")
     texts = sample_texts(a.run, a.n, a.words, a.context, a.seed, **decoding(a))
     if a.out:
         write_text(a.out, "".join(t + "\n" for t in texts))

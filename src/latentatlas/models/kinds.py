@@ -8,6 +8,7 @@ and capability flags that commands ask instead of comparing names:
     latent      encode/decode a latent space (atlas, concepts, explorer, translation)
     text        trained on texts; the run carries its vocabulary (vocab.json)
     generates   makes new items (sample)
+    adversarial a GAN: a generator and a critic, trained in turns
     classifier  has a classifier head (explain, maximize)
     prompted    continues a prompt token by token (generate, cells)
 
@@ -24,6 +25,7 @@ import torch
 
 from ..errors import OptionError, UserError
 from .classifier import TextClassifier, TextClassifierConfig
+from .gan import GAN, GANConfig
 from .image import PRESETS, ImageModelConfig, ImageVAE
 from .image_classifier import ImageClassifier, ImageClassifierConfig
 from .lm import LanguageModel, LMConfig
@@ -68,7 +70,7 @@ class Options:
     tokens: str = "word"
     min_count: int = 2
     max_vocab: int = 20000
-
+    gan_loss: str = "ns"
 
     def validate(self) -> None:
         """An OptionError for a value no kind can use."""
@@ -96,11 +98,16 @@ class Kind:
     describe: Callable[[dict[str, Any]], str]
     report: Callable[[dict[str, Any]], str]  # one epoch's metrics record -> a line
     quality: Callable[[dict[str, Any]], str] = lambda last: ""  # the done line's last part
+    # the done line's measure of the last epoch; the test loss unless the kind says otherwise
+    headline: Callable[[dict[str, Any]], str] | None = None
     text: bool = False
     latent: bool = False
     generates: bool = False
     classifier: bool = False
     prompted: bool = False
+    adversarial: bool = False
+    # training defaults of this kind where the user gives none (a GAN's learning rate)
+    train_defaults: dict[str, Any] = field(default_factory=dict)
     # options this kind refuses (the others it does not read are simply unused)
     refuses: tuple[str, ...] = field(default_factory=tuple)
 
@@ -113,6 +120,13 @@ class Kind:
     def unit(self) -> str:
         """What one item is, for "nats per ...": a text or an image (item)."""
         return "text" if self.text else "item"
+
+    def summary(self, last: dict[str, Any]) -> str:
+        """How the last epoch ended, for the done line ("test loss 3.21 nats/item, ...")."""
+        if self.headline is not None:
+            return self.headline(last)
+        loss = last.get("test_loss", float("nan"))
+        return f"test loss {loss:.2f} nats/{self.unit}{self.quality(last)}"
 
     def build(self, model_config: dict[str, Any]) -> torch.nn.Module:
         """The model this kind's config describes (an OptionError for a bad value)."""
@@ -177,6 +191,39 @@ def _labelled_images(config: dict[str, Any], vocab, data, split: str) -> Batch:
     if split == "train":
         return data.train_x, data.train_y
     return data.test_x, data.test_y
+
+
+def _gan_config(o: Options, data, vocab) -> dict[str, Any]:
+    classes: list[str] = []
+    if o.condition:
+        if o.condition != "label":
+            raise OptionError("condition", f"a gan is conditioned on the class: give `label`, "
+                                           f"not {o.condition!r}")
+        if data.train_y is None or not data.classes:
+            raise UserError(f"{data.name} has no labels: a conditional GAN needs them")
+        classes = list(data.classes)
+    default = (64,) if o.arch == "conv" else (256, 512, 1024)
+    hidden = tuple(o.hidden or default)
+    return GANConfig(arch=o.arch, image_shape=data.image_shape, z_dim=o.latent_dim,
+                     width=hidden[0], hidden=hidden if o.arch == "mlp" else (),
+                     classes=classes, loss=o.gan_loss).to_dict()
+
+
+def _gan_batch(config: dict[str, Any], vocab, data, split: str) -> Batch:
+    return (_labelled_images if config.get("classes") else _images)(config, vocab, data, split)
+
+
+def _gan_report(r: dict[str, Any]) -> str:
+    return (f"epoch {r['epoch']:3d}  critic {r['train_critic']:.3f}  generator "
+            f"{r['train_generator']:.3f}  test D(real) {r['test_real_prob']:.2f} D(fake) "
+            f"{r['test_fake_prob']:.2f}  {r['seconds']:.2f}s  {r['items_per_s']:,.0f} items/s")
+
+
+def _describe_gan(m: dict[str, Any]) -> str:
+    c, h, w = m["image_shape"]
+    arch = "dcgan" if m["arch"] == "conv" else f"mlp gan {list(m['hidden'])}"
+    return (f"{arch} {c}x{h}x{w}, z {m['z_dim']}, {m['loss']} loss"
+            + (f", conditioned on {len(m['classes'])} classes" if m.get("classes") else ""))
 
 
 def _image_report(r: dict[str, Any]) -> str:
@@ -310,7 +357,7 @@ def _perplexity(last: dict[str, Any]) -> str:
 # ---- the registry --------------------------------------------------------------------------
 
 _SENTENCE_ONLY = ("kl_target", "softmax", "bidirectional")
-_IMAGE_ONLY = ("condition", *_SENTENCE_ONLY)
+_IMAGE_ONLY = ("condition", "gan_loss", *_SENTENCE_ONLY)
 for _name, _variational, _help in (("vae", True, "an image VAE"),
                                    ("ae", False, "an image autoencoder")):
     register(Kind(
@@ -325,13 +372,22 @@ register(Kind(
     quality=_accuracy, classifier=True, refuses=_IMAGE_ONLY,
     describe=lambda m: (f"image-classifier cnn {list(m['hidden'])}, {len(m['classes'])} "
                         "classes")))
+register(Kind(
+    "gan", GAN, GANConfig, "a GAN (--arch mlp, or conv: a DCGAN; --condition label: "
+                           "class-conditional)",
+    configure=_gan_config, batch=_gan_batch, report=_gan_report, describe=_describe_gan,
+    generates=True, adversarial=True, train_defaults={"lr": 2e-4},
+    headline=lambda last: (f"test D(real) {last.get('test_real_prob', float('nan')):.2f}, "
+                           f"D(fake) {last.get('test_fake_prob', float('nan')):.2f}"),
+    refuses=("likelihood", "obs_scale", "beta", *_SENTENCE_ONLY)))
 for _name, _variational, _help in (("text-vae", True, "a sentence VAE"),
                                    ("text-ae", False, "a plain sequence autoencoder")):
     register(Kind(
         _name, SentenceVAE, TextModelConfig, _help, configure=_sentence_config(_variational),
         batch=_sentences, describe=_describe_sentence(_name), report=_text_report,
         quality=_perplexity, text=True, latent=True, generates=True,
-        refuses=("condition",) if _variational else ("condition", "kl_target")))
+        refuses=("condition", "gan_loss") if _variational else
+        ("condition", "gan_loss", "kl_target")))
 for _name, _attention, _help in (("lm", False, "an LSTM language model"),
                                  ("attn-lm", True, "an LSTM language model with attention "
                                                    "over its recent states")):
@@ -339,11 +395,12 @@ for _name, _attention, _help in (("lm", False, "an LSTM language model"),
         _name, LanguageModel, LMConfig, _help, configure=_lm_config(_attention),
         batch=_lm_batch, describe=_describe_lm(_name), report=_text_report,
         quality=_perplexity, text=True, generates=True, prompted=True,
-        refuses=_SENTENCE_ONLY))
+        refuses=(*_SENTENCE_ONLY, "gan_loss")))
 register(Kind(
     "text-classifier", TextClassifier, TextClassifierConfig, "a text classifier",
     configure=_text_classifier_config, batch=_labelled_texts, report=_text_classifier_report,
-    quality=_accuracy, text=True, classifier=True, refuses=("condition", *_SENTENCE_ONLY),
+    quality=_accuracy, text=True, classifier=True,
+    refuses=("condition", "gan_loss", *_SENTENCE_ONLY),
     describe=lambda m: (f"text-classifier bi-{m['cell']} hidden {m['hidden']}, "
                         f"{'attention' if m['attention'] else 'mean'} pooling, "
                         f"{len(m['classes'])} classes of {m['label']!r}")))

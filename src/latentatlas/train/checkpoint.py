@@ -1,7 +1,9 @@
 """Training checkpoints: one safetensors file with weights, optimizer state, RNG and position.
 
 Tensors (weights, Adam moments, RNG states) go in the tensor section; everything else
-(epoch, batch, history, optimizer hyper-parameters) goes in the JSON metadata. The file is
+(epoch, batch, history, optimizer hyper-parameters) goes in the JSON metadata. A model with one
+optimizer stores its moments as ``optim.PARAM.SLOT``; one with several players (a GAN) as
+``optim-NAME.PARAM.SLOT`` with each player's parameter groups under its name. The file is
 written to a temporary name and renamed, so a crash leaves the previous checkpoint intact.
 """
 
@@ -37,15 +39,32 @@ class TrainState:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+Optimizers = torch.optim.Optimizer | dict[str, torch.optim.Optimizer]
+
+
+def _named(optimizers: Optimizers) -> dict[str, torch.optim.Optimizer]:
+    """One optimizer -> {"": it}; several stay as named."""
+    return optimizers if isinstance(optimizers, dict) else {"": optimizers}
+
+
+def _prefix(name: str) -> str:
+    return f"optim-{name}" if name else "optim"
+
+
 def save_checkpoint(directory: str | Path, model: torch.nn.Module,
-                    optimizer: torch.optim.Optimizer, state: TrainState) -> None:
+                    optimizers: Optimizers, state: TrainState) -> None:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    opt_state = optimizer.state_dict()
-    for pid, slots in opt_state["state"].items():
-        for slot, value in slots.items():
-            tensors[f"optim.{pid}.{slot}"] = torch.as_tensor(value).detach().contiguous().cpu()
+    groups, kinds = {}, {}
+    for name, optimizer in _named(optimizers).items():
+        opt_state = optimizer.state_dict()
+        for pid, slots in opt_state["state"].items():
+            for slot, value in slots.items():
+                tensors[f"{_prefix(name)}.{pid}.{slot}"] = (
+                    torch.as_tensor(value).detach().contiguous().cpu())
+        groups[name], kinds[name] = opt_state["param_groups"], type(optimizer).__name__
+    single = list(groups) == [""]
     tensors["rng.torch"] = torch.get_rng_state()
     if next(model.parameters()).is_cuda:
         tensors["rng.cuda"] = torch.cuda.get_rng_state()
@@ -53,8 +72,9 @@ def save_checkpoint(directory: str | Path, model: torch.nn.Module,
         tensors["rng.epoch"] = state.epoch_rng
     meta = {
         "epoch": state.epoch, "batch": state.batch, "running": state.running,
-        "history": state.history, "param_groups": opt_state["param_groups"],
-        "optimizer": type(optimizer).__name__,
+        "history": state.history,
+        "param_groups": groups[""] if single else groups,
+        "optimizer": kinds[""] if single else kinds,
     }
     write_atomic(directory / FILE,
                  lambda p: save_file(tensors, str(p), metadata={"state": json.dumps(meta)}))
@@ -65,7 +85,7 @@ def has_checkpoint(directory: str | Path) -> bool:
 
 
 def load_checkpoint(directory: str | Path, model: torch.nn.Module,
-                    optimizer: torch.optim.Optimizer) -> TrainState:
+                    optimizers: Optimizers) -> TrainState:
     """Restore model, optimizer and the global torch RNG; return the training position.
 
     A file that is not a checkpoint of this model and optimizer (no metadata, missing
@@ -87,7 +107,18 @@ def load_checkpoint(directory: str | Path, model: torch.nn.Module,
         model.load_state_dict(model_state, strict=True)  # copies onto the model's device
     except RuntimeError:
         raise UserError(f"checkpoint {path} does not match the model in config.json") from None
-    optimizer.load_state_dict(_optimizer_state(path, optimizer, tensors, meta))
+    named = _named(optimizers)
+    single = list(named) == [""]
+    states = {}
+    for name, optimizer in named.items():
+        groups = meta["param_groups"] if single else _entry(meta["param_groups"], name)
+        kind = meta.get("optimizer", type(optimizer).__name__)
+        kind = kind if single else _entry(kind, name)
+        prefix = _prefix(name) + "."
+        mine = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
+        states[name] = _optimizer_state(path, optimizer, mine, groups, kind)
+    for name, optimizer in named.items():  # restore nothing until every one has been read
+        optimizer.load_state_dict(states[name])
     torch.set_rng_state(rng)
     if "rng.cuda" in tensors and torch.cuda.is_available():
         torch.cuda.set_rng_state(tensors["rng.cuda"])
@@ -97,14 +128,20 @@ def load_checkpoint(directory: str | Path, model: torch.nn.Module,
     )
 
 
+def _entry(saved: Any, name: str) -> Any:
+    """A player's entry of a per-player metadata dict (None where there is none)."""
+    return saved.get(name) if isinstance(saved, dict) else None
+
+
 def _optimizer_state(path: Path, optimizer: torch.optim.Optimizer,
-                     tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
-    """The saved optimizer state, checked against ``optimizer``: the same parameter groups and
+                     tensors: dict[str, torch.Tensor], groups: Any,
+                     kind: Any) -> dict[str, Any]:
+    """The saved optimizer state (moments as ``PARAM.SLOT`` tensors, parameter groups, the
+    optimizer's class name), checked against ``optimizer``: the same parameter groups and
     moments shaped like their parameters (else Adam would fail or, worse, broadcast)."""
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    groups = meta["param_groups"]
     mismatch = UserError(f"checkpoint {path} holds the state of another optimizer or model")
-    if meta.get("optimizer", type(optimizer).__name__) != type(optimizer).__name__:
+    if kind != type(optimizer).__name__:
         raise mismatch
     try:
         same = (isinstance(groups, list)
@@ -117,11 +154,10 @@ def _optimizer_state(path: Path, optimizer: torch.optim.Optimizer,
         raise mismatch
     slots: dict[int, dict[str, torch.Tensor]] = {}
     for k, v in tensors.items():
-        if k.startswith("optim."):
-            _, pid, slot = k.split(".", 2)
-            if not pid.isdigit() or int(pid) >= len(params):
-                raise mismatch
-            if v.ndim and v.shape != params[int(pid)].shape:
-                raise mismatch
-            slots.setdefault(int(pid), {})[slot] = v
+        pid, _, slot = k.partition(".")
+        if not pid.isdigit() or int(pid) >= len(params):
+            raise mismatch
+        if v.ndim and v.shape != params[int(pid)].shape:
+            raise mismatch
+        slots.setdefault(int(pid), {})[slot] = v
     return {"state": slots, "param_groups": groups}

@@ -28,6 +28,16 @@ class Dist:
         dist.all_reduce(t)
         return dict(zip(keys, t.tolist(), strict=True))
 
+    def average_gradients(self, params: list[torch.Tensor]) -> None:
+        """Replace each parameter's gradient by its mean over all processes (what DDP does
+        for a model it wraps; a model with several optimizers is not wrapped)."""
+        if self.world == 1:
+            return
+        for p in params:
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= self.world
+
     def barrier(self) -> None:
         if self.world > 1:
             dist.barrier()

@@ -3,6 +3,12 @@
 A model is anything whose ``forward(*batch)`` returns a dict with a scalar ``"loss"`` (and any
 other scalars worth logging, in nats per item). The data are whole tensors in memory; a batch
 is an ``index_select`` of a seeded permutation, so there is no per-item Python.
+
+A model with several players (a GAN) names them in ``optimizer_groups() -> {name: (params,
+Adam options)}`` and trains itself in ``train_step(batch, step) -> terms``, calling
+``step(name, loss)`` for each update: the trainer zeroes that player's gradients, back-propagates
+(outside autocast), averages the gradients over DDP processes and steps its Adam. Checkpoints
+hold every player's optimizer, so ``resume`` is as exact as for one.
 """
 
 from __future__ import annotations
@@ -172,7 +178,7 @@ def train(
             if on_start is not None:
                 on_start(loop.out)
         if resume and has_checkpoint(loop.ckpt_dir):
-            loop.state = load_checkpoint(loop.ckpt_dir, model, loop.optimizer)
+            loop.state = load_checkpoint(loop.ckpt_dir, model, loop.optimizers)
         with _stop_on_sigint(d.world == 1) as stop:
             while loop.state.epoch < config.epochs:
                 record = loop.epoch(stop, fresh_run=not resume)
@@ -196,13 +202,19 @@ class _Loop:
         self.train_data = tuple(t.to(self.device) for t in _as_tuple(train_data))
         self.test_data = tuple(t.to(self.device) for t in _as_tuple(test_data))
         torch.manual_seed(config.seed)
-        params = [p for p in model.parameters() if p.requires_grad]
-        if not params:
+        if not any(p.requires_grad for p in model.parameters()):
             raise UserError("the model has no trainable parameters (a model from "
                             "latentatlas.load is frozen: call model.requires_grad_(True))")
-        self.optimizer = torch.optim.Adam(params, lr=config.lr, fused=True)  # one kernel
+        groups = getattr(model, "optimizer_groups", None)
+        groups = groups() if groups is not None else {
+            "": ([p for p in model.parameters() if p.requires_grad], {})}
+        self.optimizers = {  # fused: one kernel per step
+            name: torch.optim.Adam([p for p in params if p.requires_grad], lr=config.lr,
+                                   fused=True, **options)
+            for name, (params, options) in groups.items()}
+        self.players = hasattr(model, "train_step")
         self.net: torch.nn.Module = model
-        if d.world > 1:
+        if d.world > 1 and not self.players:  # players average their gradients in _step
             from torch.nn.parallel import DistributedDataParallel
 
             cuda = self.device.type == "cuda"
@@ -235,17 +247,19 @@ class _Loop:
                 state.running = _running(state.running, sums, count)
                 state.running["_seconds"] = seconds + time.perf_counter() - t0
                 if d.is_main:
-                    save_checkpoint(self.ckpt_dir, self.model, self.optimizer, state)
+                    save_checkpoint(self.ckpt_dir, self.model, self.optimizers, state)
                 raise Interrupted(f"stopped at epoch {state.epoch + 1}, batch {b}")
             idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             if d.world > 1:
                 idx = idx.tensor_split(d.world)[d.rank]  # this process's slice of the batch
             batch = tuple(t.index_select(0, idx.to(self.device)) for t in self.train_data)
             with _autocast(self.precision, self.device):
-                terms = self.net(*batch)
-            self.optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            self.optimizer.step()
+                if self.players:
+                    terms = self.model.train_step(batch, self._step)
+                else:
+                    terms = self.net(*batch)
+            if not self.players:
+                self._step("", terms["loss"])
             for k, v in terms.items():  # sums of batch means x batch size
                 v = v.detach() * len(idx)
                 sums[k] = sums[k] + v if k in sums else v
@@ -280,9 +294,19 @@ class _Loop:
             state.history.append(record)
             runfile.save_weights(self.model, self.out / runfile.WEIGHTS)
             write_text(self.out / runfile.METRICS, "".join(_json_line(r) for r in state.history))
-            save_checkpoint(self.ckpt_dir, self.model, self.optimizer, state)
+            save_checkpoint(self.ckpt_dir, self.model, self.optimizers, state)
         d.barrier()
         return record
+
+    def _step(self, name: str, loss: torch.Tensor) -> None:
+        """One update of the parameters of optimizer ``name`` on ``loss``."""
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, enabled=False):
+            loss.backward()
+        if self.players and self.d.world > 1:
+            self.d.average_gradients([p for g in optimizer.param_groups for p in g["params"]])
+        optimizer.step()
 
     def _evaluate(self) -> dict[str, float]:
         """Test metrics in fp32 with their own noise seed, leaving the training RNG untouched."""

@@ -1,0 +1,158 @@
+"""GANs as model kinds (two optimizers in the one trainer, exact resume, per-class sampling)
+and the untrained generator networks of the lecture's opening."""
+
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+
+import latentatlas
+from latentatlas.data import load_dataset
+from latentatlas.errors import OptionError
+from latentatlas.models.gan import GAN, GANConfig, dcgan_plan
+from latentatlas.models.random_net import (
+    concentration,
+    push_points,
+    random_conv_generator,
+    random_images,
+    random_mlp,
+)
+
+from .conftest import assert_one_error, cli
+
+SMALL = {"n_train": 192, "n_test": 64, "batch_size": 64, "latent_dim": 8}
+
+
+def _weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("arch,extra", [("mlp", {"hidden": (32, 64)}),
+                                        ("conv", {"hidden": (8,), "condition": "label",
+                                                  "gan_loss": "hinge"})])
+def test_a_gan_trains_both_players_and_resumes_exactly(tmp_path, arch, extra):
+    straight = latentatlas.fit("gan", "shapes", tmp_path / "a", arch=arch, epochs=2, **SMALL,
+                               **extra)
+    latentatlas.fit("gan", "shapes", tmp_path / "b", arch=arch, epochs=1, **SMALL, **extra)
+    resumed = latentatlas.fit(out=tmp_path / "b", resume=True, epochs=2)
+    a, b = _weights(straight.model), _weights(resumed.model)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    history = straight.metrics
+    assert [r["epoch"] for r in history] == [1, 2]
+    for r in history:
+        for key in ("train_critic", "train_generator", "test_real_prob", "test_fake_prob"):
+            assert torch.isfinite(torch.tensor(r[key])), key
+    # both players moved: the GAN fit started from (seed 0) differs from the trained one in each
+    torch.manual_seed(0)
+    fresh = GAN(GANConfig(**straight.config["model"]))
+    started = latentatlas.fit("gan", "shapes", tmp_path / "c", arch=arch, epochs=1, **SMALL,
+                              **extra, lr=1e-30).model  # (steps this small change ~nothing)
+    assert all(torch.allclose(p, q, rtol=0, atol=1e-20)
+               for p, q in zip(fresh.parameters(), started.parameters(), strict=True))
+    moved = {name: any(not torch.equal(p, q) for p, q in zip(
+        getattr(fresh, name).parameters(), getattr(straight.model, name).parameters(),
+        strict=True)) for name in ("generator", "critic")}
+    assert moved == {"generator": True, "critic": True}
+    # the checkpoint keeps one Adam per player
+    from safetensors import safe_open
+    with safe_open(str(tmp_path / "a" / "checkpoint" / "state.safetensors"), "pt") as f:
+        prefixes = {k.split(".")[0] for k in f.keys() if k.startswith("optim")}
+    assert prefixes == {"optim-critic", "optim-generator"}
+
+
+def test_the_critic_learns_to_tell_real_from_made():
+    torch.manual_seed(0)
+    data = load_dataset("shapes", n_train=512, n_test=64)
+    model = GAN(GANConfig(arch="mlp", z_dim=8, hidden=(64, 128)))
+    opt = torch.optim.Adam(model.critic.parameters(), lr=1e-3)
+
+    def critic_only(name, loss):  # train the critic alone: it must win
+        if name == "critic":
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for _ in range(60):
+        model.train_step((data.train_x[torch.randint(512, (64,))],), critic_only)
+    model.eval()
+    terms = model(data.test_x)
+    assert terms["real_prob"] > 0.9 and terms["fake_prob"] < 0.1
+
+
+def test_dcgan_layers_follow_the_pytorch_example_at_64_pixels():
+    assert dcgan_plan((1, 28, 28)) == (7, 2)
+    assert dcgan_plan((3, 32, 32)) == (4, 3)
+    assert dcgan_plan((3, 64, 64)) == (4, 4)
+    with pytest.raises(OptionError, match="cannot make"):
+        dcgan_plan((1, 30, 30))
+    g = GAN(GANConfig(arch="conv", image_shape=(3, 64, 64), z_dim=100, width=64))
+    convs = [m for m in g.generator.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels, m.stride[0]) for m in convs] == [
+        (100, 512, 1), (512, 256, 2), (256, 128, 2), (128, 64, 2), (64, 3, 2)]
+    convs = [m for m in g.critic.modules() if isinstance(m, nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels) for m in convs] == [
+        (3, 64), (64, 128), (128, 256), (256, 512), (512, 1)]
+    images = g.decode(g.prior(5))
+    assert images.shape == (5, 3, 64, 64) and 0 <= images.min() and images.max() <= 1
+
+
+def test_a_conditional_gan_codes_end_in_the_class():
+    g = GAN(GANConfig(arch="mlp", z_dim=4, hidden=(16,), classes=["a", "b", "c"]))
+    assert g.latent_dim == 7
+    codes = g.prior(6, labels=torch.tensor([0, 1, 2, 2, 1, 0]))
+    assert torch.equal(codes[:, 4:].argmax(1), torch.tensor([0, 1, 2, 2, 1, 0]))
+    assert torch.equal(codes[:, 4:].sum(1), torch.ones(6))
+
+
+def test_gan_cli_trains_samples_per_class_and_refuses_bad_options(tmp_path):
+    run = tmp_path / "cgan"
+    p = cli("train", "--model", "gan", "--arch", "conv", "--hidden", "8", "--condition",
+            "label", "--data", "shapes", "--n-train", "128", "--n-test", "32", "--epochs", "1",
+            "--latent-dim", "4", "--threads", "1", "--quiet", "--out", str(run))
+    assert p.returncode == 0, p.stderr
+    assert "D(real)" in p.stdout
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["lr"] == 2e-4  # a GAN's learning rate unless given
+    assert config["model"]["classes"] == load_dataset(
+        "shapes", n_train=8, n_test=8).classes
+    out = tmp_path / "per-class.png"
+    p = cli("sample", str(run), "--per-class", "-n", "3", "--out", str(out), "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["samples"] == 3 * len(config["model"]["classes"])
+    assert out.stat().st_size > 0
+    assert_one_error(cli("sample", str(run), "--class", "nope", "--out", str(out)),
+                     "unknown class")
+    assert_one_error(cli("train", "--model", "gan", "--condition", "brightness", "--data",
+                         "shapes", "--out", str(tmp_path / "x")), "conditioned on the class")
+    assert_one_error(cli("train", "--model", "vae", "--gan-loss", "hinge", "--data", "shapes",
+                         "--out", str(tmp_path / "y")), "gan")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_an_untrained_relu_net_puts_gaussian_points_on_strands():
+    z, x = push_points(random_mlp(seed=0), 20_000, seed=0)
+    assert z.shape == x.shape == (20_000, 2)
+    assert concentration(z) < 0.25  # a Gaussian fills its box
+    assert concentration(x) > 0.35  # the lecture's strands and sheets
+    # the same seed, the same network and points
+    assert torch.equal(push_points(random_mlp(seed=0), 100, seed=1)[1],
+                       push_points(random_mlp(seed=0), 100, seed=1)[1])
+
+
+def test_an_untrained_conv_generator_makes_differing_images(tmp_path):
+    for deconv in (False, True):
+        images = random_images(random_conv_generator(deconv=deconv, seed=0), 16)
+        assert images.shape == (16, 1, 28, 28)
+        assert images.std(0).mean() > 0.1  # the codes matter
+    out = tmp_path / "net.png"
+    p = cli("toy", "random-net", "--points", "5000", "--depth", "6", "--out", str(out),
+            "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["settings"]["depth"] == 6 and r["concentration"] > r["input_concentration"]
+    assert out.stat().st_size > 0
+    assert_one_error(cli("toy", "random-conv"), "--out is required")
+    assert_one_error(cli("toy", "random-conv", "--image-size", "30", "--out",
+                         str(tmp_path / "c.png")), "multiple of 4")
