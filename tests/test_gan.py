@@ -43,7 +43,8 @@ def test_a_gan_trains_both_players_and_resumes_exactly(tmp_path, arch, extra):
     history = straight.metrics
     assert [r["epoch"] for r in history] == [1, 2]
     for r in history:
-        for key in ("train_critic", "train_generator", "test_real_prob", "test_fake_prob"):
+        for key in ("train_critic", "train_generator", "train_encoder", "test_real_prob",
+                    "test_fake_prob"):
             assert torch.isfinite(torch.tensor(r[key])), key
     # both players moved: the GAN fit started from (seed 0) differs from the trained one in each
     torch.manual_seed(0)
@@ -54,13 +55,13 @@ def test_a_gan_trains_both_players_and_resumes_exactly(tmp_path, arch, extra):
                for p, q in zip(fresh.parameters(), started.parameters(), strict=True))
     moved = {name: any(not torch.equal(p, q) for p, q in zip(
         getattr(fresh, name).parameters(), getattr(straight.model, name).parameters(),
-        strict=True)) for name in ("generator", "critic")}
-    assert moved == {"generator": True, "critic": True}
+        strict=True)) for name in ("generator", "critic", "encoder")}
+    assert moved == {"generator": True, "critic": True, "encoder": True}
     # the checkpoint keeps one Adam per player
     from safetensors import safe_open
     with safe_open(str(tmp_path / "a" / "checkpoint" / "state.safetensors"), "pt") as f:
         prefixes = {k.split(".")[0] for k in f.keys() if k.startswith("optim")}
-    assert prefixes == {"optim-critic", "optim-generator"}
+    assert prefixes == {"optim-critic", "optim-generator", "optim-encoder"}
 
 
 def test_the_critic_learns_to_tell_real_from_made():
@@ -156,3 +157,74 @@ def test_an_untrained_conv_generator_makes_differing_images(tmp_path):
     assert_one_error(cli("toy", "random-conv"), "--out is required")
     assert_one_error(cli("toy", "random-conv", "--image-size", "30", "--out",
                          str(tmp_path / "c.png")), "multiple of 4")
+
+
+@pytest.fixture(scope="module")
+def gan_run(tmp_path_factory):
+    """A small MLP GAN on shapes, with its encoder: a GAN run the latent tools read."""
+    out = tmp_path_factory.mktemp("gan") / "gan"
+    p = cli("train", "--model", "gan", "--arch", "mlp", "--hidden", "32,64", "--data", "shapes",
+            "--n-train", "600", "--n-test", "100", "--latent-dim", "4", "--epochs", "2",
+            "--threads", "1", "--quiet", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def test_inversion_beats_the_encoders_guess_and_reports_its_error(gan_run, tmp_path):
+    from latentatlas.atlas.inversion import invert
+
+    model = latentatlas.load(gan_run)
+    x = load_dataset("shapes", n_train=8, n_test=6).test_x
+    r = invert(model, x, starts=3, steps=60)
+    assert r.codes.shape == (6, 4) and r.error.shape == (6,)
+    assert (r.error <= r.encoder_error + 1e-6).all() and (r.error < r.encoder_error).any()
+    assert torch.allclose(r.error, (model.decode(r.codes) - x).pow(2).flatten(1).mean(1),
+                          atol=1e-5)
+    out = tmp_path / "inv.png"
+    p = cli("invert", str(gan_run), "--image", "0", "--image", "3", "--starts", "2", "--steps",
+            "30", "--out", str(out), "--json")
+    assert p.returncode == 0, p.stderr
+    j = json.loads(p.stdout)
+    assert len(j["codes"]) == 2 and len(j["error"]) == 2 and out.stat().st_size > 0
+    assert_one_error(cli("invert", str(gan_run), "--image", "nope.png"), "neither")
+
+
+def test_every_latent_command_runs_on_a_gan_run(gan_run, tmp_path):
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from latentatlas.explorer import Explorer
+    from latentatlas.explorer.app import create_app
+
+    run = tmp_path / "gan"
+    shutil.copytree(gan_run, run)
+    vae = tmp_path / "vae"
+    assert cli("train", "--data", "shapes", "--n-train", "600", "--n-test", "100", "--hidden",
+               "32", "--latent-dim", "3", "--epochs", "1", "--threads", "1", "--quiet",
+               "--out", str(vae)).returncode == 0
+    png = lambda name: str(tmp_path / f"{name}.png")  # noqa: E731
+    for args in (
+            ("interpolate", run, "--a", "0", "--b", "1", "--out", png("i")),
+            ("grid", run, "--corners", "0,1,2,3", "--n", "3", "--out", png("g")),
+            ("map", run, "--out", png("m")),
+            ("knobs", run, "-k", "3", "--items", "2", "--out", png("k")),
+            ("concept", run, "tall", "--from", "groups", "--pos", "height>=16", "--neg",
+             "height<=11"),
+            ("traverse", run, "--concept", "tall", "--index", "5", "--out", png("t")),
+            ("entangle", run, "--concepts", "tall"),
+            ("export", run, "--knobs", "3", "--steps", "2", "--items", "2", "--out",
+             str(tmp_path / "x.html")),
+            ("translate", run, vae, "--anchors", "200"),
+            ("translate", vae, run, "--anchors", "200")):
+        p = cli(*map(str, args))
+        assert p.returncode == 0, (args[0], p.stderr)
+    assert (run / "atlas" / "codes-train.safetensors").is_file()  # the encoder's, cached
+    client = TestClient(create_app(Explorer([str(run)])), base_url="http://127.0.0.1:8765")
+    listed = client.get("/api/runs").json()
+    assert listed[0]["latent_dim"] == 4
+    item = client.get("/api/runs/gan/items/3").json()
+    assert len(item["z"]) == 4 and item["image"].startswith("data:image/png;base64,")
+    strip = client.post("/api/runs/gan/interpolate",
+                        json={"a": 0, "b": 5, "steps": 4, "method": "lerp"}).json()
+    assert len(strip["images"]) == 4

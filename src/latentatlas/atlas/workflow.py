@@ -324,3 +324,30 @@ def random_conv_study(n: int = 64, image_size: int = 28, channels: int = 1, widt
                          "deconv": deconv, "seed": seed},
             "pixel_mean": round(float(images.mean()), 4),
             "between_image_std": round(float(images.std(0).mean()), 4), "images": images}
+
+
+def invert_items(run: str | Path, items: list[str], starts: int = 4, steps: int = 200,
+                 seed: int = 0, data_dir: str | Path | None = None) -> dict[str, Any]:
+    """Latent inversion (``atlas.inversion.invert``) of test items or image files: the codes,
+    each item's mean squared pixel error from the inverted code and from the encoder's guess,
+    and ``sheet``, a (3N, C, H, W) image stack: the items, the encoder's decodes, the inverted
+    decodes, row by row."""
+    from .inversion import invert
+
+    if run_kind(run).text:
+        raise UserError(f"{run} is a text run; inversion searches image codes")
+    if starts < 1:
+        raise OptionError("starts", f"must be at least 1, got {starts}")
+    model = load(run)
+    x = resolve_items(items, load_run_data(run, data_dir))
+    result = invert(model, x, starts=starts, steps=steps, seed=seed)
+    with torch.no_grad():
+        guess = model.encode(x)[0]
+        rows = [x, model.decode(guess), model.decode(result.codes)]
+    return {"items": items, "starts": starts, "steps": steps,
+            "error": [round(float(e), 6) for e in result.error],
+            "encoder_error": [round(float(e), 6) for e in result.encoder_error]
+            if result.encoder_error is not None else None,
+            "best_start": [int(i) for i in result.start],
+            "codes": [[round(float(v), 5) for v in c] for c in result.codes],
+            "sheet": torch.cat(rows)}

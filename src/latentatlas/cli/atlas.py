@@ -1,4 +1,5 @@
-"""Commands that look at a latent space: interpolate, grid, map, dims, knobs, fidelity."""
+"""Commands that look at a latent space: interpolate, grid, map, dims, knobs, fidelity,
+invert."""
 
 from __future__ import annotations
 
@@ -23,6 +24,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ip.add_argument("--data-dir")
     ip.add_argument("--out", help="image runs: PNG file (required)")
     ip.add_argument("--json", action="store_true")
+
+    iv = sub.add_parser("invert", help="find the code of an image by optimisation (latent "
+                                       "inversion; a GAN's way into the atlas)")
+    iv.set_defaults(func=cmd_invert)
+    iv.add_argument("run")
+    iv.add_argument("--image", action="append", required=True,
+                    help="an image file or a test-set index (repeatable)")
+    iv.add_argument("--starts", type=positive_int, default=4,
+                    help="starts per image: the encoder's guess, then prior draws")
+    iv.add_argument("--steps", type=int, default=200, help="Adam steps")
+    iv.add_argument("--seed", type=int, default=0)
+    iv.add_argument("--data-dir")
+    iv.add_argument("--out", help="PNG: the images, the encoder's decodes, the inverted ones")
+    iv.add_argument("--json", action="store_true")
 
     g = sub.add_parser("grid", help="bilinear latent grid between four corner items")
     g.set_defaults(func=cmd_grid)
@@ -95,6 +110,27 @@ def cmd_interpolate(a: argparse.Namespace) -> int:
     strip = interpolation_strip(a.run, a.a, a.b, a.steps, method, a.data_dir)
     save_grid(strip, out, nrow=a.steps)
     print(f"wrote {out}: {method} from {a.a} to {a.b} in {a.steps} steps")
+    return 0
+
+
+def cmd_invert(a: argparse.Namespace) -> int:
+    from ..atlas.workflow import invert_items
+    from ..plotting import png_path, save_grid
+
+    if a.steps < 0:
+        raise OptionError("steps", f"must be 0 or more, got {a.steps}")
+    out = png_path(a.out) if a.out else None
+    r = invert_items(a.run, a.image, a.starts, a.steps, a.seed, a.data_dir)
+    sheet = r.pop("sheet")
+    if out is not None:
+        save_grid(sheet, out, nrow=len(a.image))
+    lines = [f"{item}: squared error per pixel {e:.5f} after inversion"
+             + (f" (the encoder's guess: {g:.5f})" if r["encoder_error"] else "")
+             for item, e, g in zip(a.image, r["error"], r["encoder_error"] or r["error"],
+                                   strict=True)]
+    if out is not None:
+        lines.append(f"wrote {out}: the images, the encoder's decodes, the inverted decodes")
+    emit({"run": a.run, "out": str(out) if out else None, **r}, a.json, "\n".join(lines))
     return 0
 
 

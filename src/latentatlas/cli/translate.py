@@ -121,7 +121,7 @@ def cmd_translate(a: argparse.Namespace) -> int:
              f"  R^2     {h['r2']:8.4f} / {n['r2']:8.4f}",
              f"  cosine  {h['cosine']:8.4f} / {n['cosine']:8.4f}",
              f"  MSE     {h['mse']:8.4f} / {n['mse']:8.4f}",
-             f"reconstruction loss of B's decoder (nats per item): from B's own codes "
+             f"reconstruction loss of B's decoder ({r['recon_unit']}): from B's own codes "
              f"{r['recon_b_own']:.2f}, through the map {r['recon_through_map']:.2f}, "
              f"through the null {r['recon_through_null']:.2f}",
              f"saved {r['saved']}"]

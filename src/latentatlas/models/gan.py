@@ -15,6 +15,12 @@ Radford et al. 2016 (strided transposed convolutions, batch norm, ReLU in G and 
 D, no batch norm on D's input or G's output) and, at 64x64, has exactly the layers of PyTorch's
 DCGAN example; at 28x28 it starts from 7x7 instead of 4x4 and doubles twice.
 
+A third player, the encoder E, learns the generator's inverse alongside it: it regresses the
+code of each fresh fake, E(G(z)) -> z (squared error, plus the class's cross-entropy for a
+conditional GAN; the "latent regressor" of Donahue et al. 2017, sec. 3.1), so ``encode`` is one
+forward pass and every latent tool works on a GAN run. ``models.inversion.invert`` refines its
+guess by optimisation where an item's own reconstruction matters.
+
 A conditional GAN's code is z followed by a one-hot class (latent_dim = z_dim + classes): the
 generator reads the whole code, so every latent tool (interpolation, knobs, inversion) works on
 the class part too, and a class is chosen by the code, not by a second argument. Its critic
@@ -119,16 +125,21 @@ class _ConvGenerator(nn.Module):
 
 class _ConvCritic(nn.Module):
     """(B, C, H, W) -> features (B, F, base, base): ``k`` strided convolutions that double
-    the channels (batch norm on all but the first)."""
+    the channels (batch norm on all but the first). With ``batch_stats`` the batch norm always
+    uses the statistics of the batch in hand, at test time too: the critic is trained on
+    all-real and all-made batches in turn, so running averages would mix the two and its test
+    scores would mean something else than its training ones."""
 
-    def __init__(self, image_shape: tuple[int, int, int], width: int):
+    def __init__(self, image_shape: tuple[int, int, int], width: int,
+                 batch_stats: bool = True):
         super().__init__()
         base, k = dcgan_plan(image_shape)
         layers: list[nn.Module] = [nn.Conv2d(image_shape[0], width, 4, 2, 1, bias=False),
                                    nn.LeakyReLU(0.2, True)]
         ch = width
         for _ in range(k - 1):
-            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2),
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(ch * 2, track_running_stats=not batch_stats),
                        nn.LeakyReLU(0.2, True)]
             ch *= 2
         self.features = nn.Sequential(*layers)
@@ -139,6 +150,35 @@ class _ConvCritic(nn.Module):
         """-> (scores (B,), features averaged over positions (B, F))."""
         h = self.features(x)
         return self.out(h).flatten(), h.mean((2, 3))
+
+
+class _Encoder(nn.Module):
+    """Images in [-1, 1] -> codes: the critic's layers (its own weights), then a linear map from
+    the whole last feature map to the noise part and (conditional GAN) class logits;
+    ``forward`` gives the code, its class part the softmax of the logits."""
+
+    def __init__(self, config: GANConfig):
+        super().__init__()
+        c, h, w = config.image_shape
+        if config.arch == "conv":  # the critic's layers, the last feature map kept whole
+            body = _ConvCritic(config.image_shape, config.width, batch_stats=False)
+            base, _ = dcgan_plan(config.image_shape)
+            width = body.channels * base * base
+        else:
+            body = _MLPCritic(config.image_shape, config.hidden)
+            width = body.channels
+        self.features = nn.Sequential(body.features, nn.Flatten())
+        self.head = nn.Linear(width, config.latent_dim)
+        self.z_dim = config.z_dim
+
+    def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (noise part (B, z_dim), class logits (B, classes))."""
+        out = self.head(self.features(x)).float()
+        return out[:, :self.z_dim], out[:, self.z_dim:]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z, logits = self.parts(x)
+        return torch.cat([z, logits.softmax(1)], 1) if logits.shape[1] else z
 
 
 class _MLPGenerator(nn.Module):
@@ -197,6 +237,9 @@ class GAN(nn.Module):
         else:
             self.generator = _MLPGenerator(d, config.image_shape, config.hidden)
             self.critic = _MLPCritic(config.image_shape, config.hidden)
+        self.encoder = _Encoder(config)
+        if config.arch == "conv":
+            self.encoder.apply(_dcgan_init)
         self.embed = None
         if config.classes:  # the projection starts near zero: the critic learns to use it
             self.embed = nn.Embedding(len(config.classes), self.critic.channels)
@@ -231,6 +274,11 @@ class GAN(nn.Module):
         """Codes (B, D) -> images (B, C, H, W) in [0, 1]."""
         return (self.generator(z).float() + 1.0) / 2.0
 
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """Images (B, C, H, W) in [0, 1] -> the learned encoder's codes (B, D), and None (no
+        posterior variance): one forward pass, no optimisation."""
+        return self.encoder(x * 2.0 - 1.0), None
+
     def score(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """The critic's score (B,) of images in [-1, 1] (with their class, if conditional)."""
         s, h = self.critic(x)
@@ -254,23 +302,31 @@ class GAN(nn.Module):
         gen = -made.mean() if self.config.loss == "hinge" else F.softplus(-made).mean()
         if step is not None:
             step("generator", gen)
+        z_hat, logits = self.encoder.parts(fake.detach())
+        enc = (z_hat - codes[:, :self.config.z_dim]).pow(2).sum(1).mean()
+        if logits.shape[1]:
+            enc = enc + F.cross_entropy(logits, codes[:, self.config.z_dim:].argmax(1))
+        if step is not None:
+            step("encoder", enc)
         return {"loss": (critic + gen).detach(), "critic": critic.detach(),
-                "generator": gen.detach(),
+                "generator": gen.detach(), "encoder": enc.detach(),
                 # the critic's mean belief that real and made images are real
                 "real_prob": torch.sigmoid(real_s).mean().detach(),
                 "fake_prob": torch.sigmoid(made).mean().detach()}
 
     def optimizer_groups(self) -> dict[str, tuple[list[nn.Parameter], dict]]:
-        """The two players, each with its own Adam (betas 0.5, 0.999)."""
+        """The two players and the encoder, each with its own Adam (betas 0.5, 0.999)."""
         critic = list(self.critic.parameters())
         if self.embed is not None:
             critic += list(self.embed.parameters())
         return {"critic": (critic, {"betas": BETAS}),
-                "generator": (list(self.generator.parameters()), {"betas": BETAS})}
+                "generator": (list(self.generator.parameters()), {"betas": BETAS}),
+                "encoder": (list(self.encoder.parameters()), {"betas": BETAS})}
 
     def train_step(self, batch: tuple[torch.Tensor, ...],
                    step: Callable[[str, torch.Tensor], None]) -> dict[str, torch.Tensor]:
-        """One round: a critic step on real images and fresh fakes, then a generator step."""
+        """One round: a critic step on real images and fresh fakes, a generator step, and an
+        encoder step on the same fakes (squared error to their codes)."""
         return self._terms(batch[0], batch[1] if self.classes else None, step)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None

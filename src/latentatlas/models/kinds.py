@@ -376,7 +376,7 @@ register(Kind(
     "gan", GAN, GANConfig, "a GAN (--arch mlp, or conv: a DCGAN; --condition label: "
                            "class-conditional)",
     configure=_gan_config, batch=_gan_batch, report=_gan_report, describe=_describe_gan,
-    generates=True, adversarial=True, train_defaults={"lr": 2e-4},
+    latent=True, generates=True, adversarial=True, train_defaults={"lr": 2e-4},
     headline=lambda last: (f"test D(real) {last.get('test_real_prob', float('nan')):.2f}, "
                            f"D(fake) {last.get('test_fake_prob', float('nan')):.2f}"),
     refuses=("likelihood", "obs_scale", "beta", *_SENTENCE_ONLY)))

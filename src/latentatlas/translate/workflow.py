@@ -109,13 +109,23 @@ def similarity(runs: list[str | Path], items: int = 5000, anchors: int = 300, se
             "cka_linear_matrix": matrix}
 
 
+def recon_unit(model) -> str:
+    """What ``_recon_loss`` measures for ``model``: -log p(x | z) where the decoder has a
+    likelihood, else (a GAN) the squared pixel error summed over the item."""
+    return "nats per item" if hasattr(model, "likelihood") else "squared error per item"
+
+
 def _recon_loss(model, z: torch.Tensor, x: torch.Tensor, batch: int = 2048) -> float:
-    """Mean -log p(x | z) under the model's decoder, nats per item."""
+    """Mean reconstruction loss of ``x`` from codes ``z`` under the model's decoder, in
+    ``recon_unit(model)``."""
     total = 0.0
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            out = model.decoder_output(z[i:i + batch]).float()
-            total += float(model.likelihood.nll(out, x[i:i + batch]).sum())
+            if hasattr(model, "likelihood"):
+                out = model.decoder_output(z[i:i + batch]).float()
+                total += float(model.likelihood.nll(out, x[i:i + batch]).sum())
+            else:
+                total += float((model.decode(z[i:i + batch]) - x[i:i + batch]).pow(2).sum())
     return total / len(x)
 
 
@@ -150,6 +160,7 @@ def translate(run_a: str | Path, run_b: str | Path, method: str = "linear",
         "recon_b_own": round(_recon_loss(model_b, test_b, x), 3),
         "recon_through_map": round(_recon_loss(model_b, t_map.transform(test_a), x), 3),
         "recon_through_null": round(_recon_loss(model_b, null_map.transform(test_a), x), 3),
+        "recon_unit": recon_unit(model_b),
     }
     if save:
         variant = "-".join(v for v in (
