@@ -228,3 +228,34 @@ def test_every_latent_command_runs_on_a_gan_run(gan_run, tmp_path):
     strip = client.post("/api/runs/gan/interpolate",
                         json={"a": 0, "b": 5, "steps": 4, "method": "lerp"}).json()
     assert len(strip["images"]) == 4
+
+
+def test_frechet_distance_precision_recall_and_coverage_on_known_sets():
+    from latentatlas.atlas.quality import class_coverage, frechet_distance, precision_recall
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(4000, 5, generator=g), torch.randn(4000, 5, generator=g)
+    assert frechet_distance(a, b) < 0.05
+    shift = torch.tensor([3.0, 0, 0, 0, 0])
+    assert abs(frechet_distance(a, b + shift) - 9.0) < 0.3  # |m_a - m_b|^2 when S_a = S_b
+    assert abs(frechet_distance(a, 2 * b) - 5.0) < 0.3  # Tr(I + 4I - 2 * 2I) = 5
+    p, r = precision_recall(a[:1000], b[:1000])
+    assert p > 0.9 and r > 0.9
+    collapsed = a[:10].repeat(100, 1)  # ten real points over and over: faithful, not diverse
+    p, r = precision_recall(a[:1000], collapsed)
+    assert p > 0.9 and r < 0.3
+    c = class_coverage(torch.tensor([0] * 50 + [1] * 50), torch.tensor([0, 1, 2, 3] * 25),
+                       ["a", "b", "c", "d"])
+    assert c["coverage"] == 0.5 and c["missing_classes"] == ["c", "d"]
+
+
+def test_eval_on_a_gan_run_scores_its_samples(gan_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENTATLAS_CACHE", str(tmp_path / "cache"))
+    p = cli("eval", str(gan_run), "--samples", "300", "--json")
+    assert p.returncode == 0, p.stderr
+    q = json.loads(p.stdout)["quality"]
+    assert q["n_samples"] == 300 and 0 <= q["coverage"] <= 1
+    assert q["frechet_classifier_distance"] > q["real_train"]["frechet_classifier_distance"]
+    assert (tmp_path / "cache" / "classifiers").is_dir()  # trained once, kept
+    again = json.loads(cli("eval", str(gan_run), "--samples", "300", "--json").stdout)
+    assert again["quality"] == q  # the same classifier and seed: the same figures

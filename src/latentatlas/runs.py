@@ -124,6 +124,38 @@ class Run:
             result[f"iw_nll_k{iw}"] = round(iw_nll(model, batch[0], iw), 4)
         return result
 
+    def sample_quality(self, n: int = 5000, classifier: str | Path | None = None,
+                       seed: int = 0) -> dict[str, Any]:
+        """The quality of ``n`` samples against the test split (``atlas.quality``: Fréchet
+        classifier distance, precision, recall, class coverage) in the features of an
+        image-classifier run: ``classifier``, or the reference classifier of the run's dataset
+        (``reference_classifier``, trained once and cached). The real training split scored
+        the same way (``real_train``) gives each measure's floor."""
+        from .atlas.quality import sample_quality
+        from .atlas.workflow import sample_images
+
+        if self.kind.text or not self.kind.generates:
+            raise UserError(f"{self.path} holds {self.kind.named}; sample quality is measured "
+                            "for image generators")
+        if n < 2:
+            raise OptionError("samples", f"must be at least 2, got {n}")
+        clf_run = Run.open(classifier) if classifier else reference_classifier(self)
+        if not clf_run.kind.classifier or clf_run.kind.text:
+            raise UserError(f"{clf_run.path} holds {clf_run.kind.named}, not an image classifier")
+        clf = clf_run.model
+        data = self.dataset
+        if tuple(clf.config.image_shape) != tuple(data.image_shape):
+            raise UserError(f"{clf_run.path} takes {clf.config.image_shape} images; "
+                            f"{self.path} makes {data.image_shape}")
+        fake, source = sample_images(self.path, n, seed=seed, data_dir=self.data_dir)
+        classes = list(clf.config.classes)
+        out = sample_quality(clf, data.test_x, fake, classes, seed=seed)
+        floor = sample_quality(clf, data.test_x, data.train_x[:len(data.test_x)], classes,
+                               seed=seed)
+        return {**out, "source": source, "classifier": str(clf_run.path),
+                "real_train": {k: floor[k] for k in ("frechet_classifier_distance",
+                                                     "precision", "recall", "coverage")}}
+
     def info(self) -> dict[str, Any]:
         """What the run holds: kind, model config, data, parameters, epochs, last metrics."""
         metrics = self.metrics
@@ -133,6 +165,45 @@ class Run:
                 "epochs": len(metrics), "last": metrics[-1] if metrics else None,
                 "precision": (self.config.get("train") or {}).get("precision"),
                 "versions": self.config.get("versions")}
+
+
+def cache_dir() -> Path:
+    """Where the package keeps what it trains for itself (reference classifiers):
+    ``$LATENTATLAS_CACHE``, else ``~/.cache/latentatlas``."""
+    return Path(os.environ.get("LATENTATLAS_CACHE") or Path.home() / ".cache" / "latentatlas")
+
+
+REFERENCE_EPOCHS = 3
+
+
+def reference_classifier(run: Run) -> Run:
+    """The image classifier whose features score samples of ``run``'s dataset: trained once
+    (``REFERENCE_EPOCHS`` epochs, default widths, seed 0) on the dataset's training split as
+    the run's config names it, and kept under ``cache_dir()/classifiers/`` by the dataset spec
+    (so every run of one dataset is scored in the same features)."""
+    import hashlib
+    import json
+    import shutil
+    import tempfile
+
+    spec = {k: v for k, v in run.config["data"].items() if k != "seed"}
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+    out = cache_dir() / "classifiers" / f"{spec['name'].replace(':', '-').replace('/', '-')}-{key}"
+    if (out / rundir.WEIGHTS).is_file():
+        return Run.open(out)
+    if run.dataset.train_y is None:
+        raise UserError(f"{spec['name']} has no labels to train a reference classifier on; "
+                        "pass `classifier`, an image-classifier run")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".training-"))
+    try:
+        options = {k: spec[k] for k in ("data_dir", "image_size", "n_train", "n_test")
+                   if spec.get(k) is not None}
+        fit("image-classifier", spec["name"], tmp / "run", epochs=REFERENCE_EPOCHS, **options)
+        (tmp / "run").rename(out)  # whole or not at all
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Run.open(out)
 
 
 def _split_options(hparams: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

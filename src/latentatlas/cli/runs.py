@@ -117,6 +117,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="importance-weighted NLL with K samples (Burda et al.)")
     e.add_argument("--data-dir")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--quality", action="store_true",
+                   help="also score samples (Fréchet classifier distance, precision, recall, "
+                        "class coverage); always on for GAN runs")
+    e.add_argument("--samples", type=positive_int,
+                   help="samples to score (default 5000; implies --quality)")
+    e.add_argument("--classifier", metavar="RUN",
+                   help="an image-classifier run whose features score the samples (default: "
+                        "the dataset's reference classifier, trained once and cached)")
     e.add_argument("--json", action="store_true")
 
     i = sub.add_parser("info", help="what a run holds")
@@ -213,13 +221,29 @@ def cmd_train(a: argparse.Namespace) -> int:
 def cmd_eval(a: argparse.Namespace) -> int:
     from ..runs import Run
 
-    result = Run.open(a.run, a.data_dir).evaluate(a.iw, a.seed)
+    run = Run.open(a.run, a.data_dir)
+    result = run.evaluate(a.iw, a.seed)
     terms = {k: v for k, v in result.items()
              if k not in ("run", "n_test", "kl_weight") and not k.startswith("iw_nll")}
-    lines = [f"{a.run} on {result['n_test']:,} test items (nats per item):",
+    unit = " (nats per item)" if run.kind.headline is None else ""
+    lines = [f"{a.run} on {result['n_test']:,} test items{unit}:",
              "  " + "  ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in terms.items())]
     if a.iw:
         lines.append(f"  importance-weighted NLL (k={a.iw}): {result[f'iw_nll_k{a.iw}']:.2f}")
+    if a.quality or a.samples is not None or run.kind.adversarial:
+        q = run.sample_quality(a.samples or 5000, a.classifier, a.seed)
+        result["quality"] = q
+        floor = q["real_train"]
+        lines += [f"{q['n_samples']:,} samples ({q['source']}) against the test split, in the "
+                  f"features of {q['classifier']}:",
+                  f"  Fréchet classifier distance {q['frechet_classifier_distance']:.3f}  "
+                  f"precision {q['precision']:.3f}  recall {q['recall']:.3f}  "
+                  f"class coverage {q['coverage']:.2f}"
+                  + (f" (missing: {', '.join(q['missing_classes'])})"
+                     if q["missing_classes"] else ""),
+                  f"  the real training split scores {floor['frechet_classifier_distance']:.3f}"
+                  f", {floor['precision']:.3f}, {floor['recall']:.3f}, "
+                  f"{floor['coverage']:.2f}"]
     emit(result, a.json, "\n".join(lines))
     return 0
 
