@@ -259,3 +259,27 @@ def test_eval_on_a_gan_run_scores_its_samples(gan_run, tmp_path, monkeypatch):
     assert (tmp_path / "cache" / "classifiers").is_dir()  # trained once, kept
     again = json.loads(cli("eval", str(gan_run), "--samples", "300", "--json").stdout)
     assert again["quality"] == q  # the same classifier and seed: the same figures
+
+
+def test_pixel_paths_cross_fade_and_both_paths_are_measured(gan_run, tmp_path, monkeypatch):
+    from latentatlas.atlas.workflow import interpolation_strip
+
+    x = load_dataset("shapes", n_train=600, n_test=100).test_x
+    strip = interpolation_strip(gan_run, "2", "9", steps=5, space="pixel")
+    assert torch.allclose(strip[0], x[2]) and torch.allclose(strip[-1], x[9])
+    assert torch.allclose(strip[2], (x[2] + x[9]) / 2, atol=1e-6)
+    model = latentatlas.load(gan_run)
+    drawn = interpolation_strip(gan_run, "prior:3", "prior:4", steps=4, method="lerp")
+    assert torch.allclose(drawn[0], model.decode(model.prior(1, torch.Generator()
+                                                             .manual_seed(3))[:1])[0])
+    monkeypatch.setenv("LATENTATLAS_CACHE", str(tmp_path / "cache"))
+    p = cli("interpolate", str(gan_run), "--a", "0", "--b", "prior:1", "--steps", "5",
+            "--measure", "20", "--out", str(tmp_path / "pc.png"), "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["pairs"] == 20 and len(r["latent"]) == len(r["pixel"]) == 5
+    ends, mid = r["pixel"][0], r["pixel"][2]
+    assert mid["frechet_classifier_distance"] > ends["frechet_classifier_distance"]
+    assert (tmp_path / "pc.png").stat().st_size > 0
+    assert_one_error(cli("interpolate", str(gan_run), "--a", "prior:x", "--b", "1", "--out",
+                         str(tmp_path / "y.png")), "integer seed")

@@ -177,3 +177,33 @@ def save_point_clouds(clouds: dict[str, np.ndarray], path: str | Path,
         fig.suptitle(plain(title))
     fig.tight_layout()
     return save_figure(fig, path, dpi=120)
+
+
+def save_path_comparison(strips: dict[str, torch.Tensor], measures: dict[str, list[dict]],
+                         path: str | Path, title: str = "") -> Path:
+    """Interpolation strips one above the other (each (S, C, H, W)), and beside them the
+    classifier's confidence and the Fréchet classifier distance along each kind of path
+    (``measures``: name -> ``atlas.quality.path_quality`` rows) (PNG)."""
+    path = png_path(path)
+    plt = pyplot()
+    fig = plt.figure(figsize=(13, 2.2 * max(len(strips), 2)))
+    grid = fig.add_gridspec(len(strips), 3, width_ratios=[2.2, 1, 1])
+    for i, (name, strip) in enumerate(strips.items()):
+        ax = fig.add_subplot(grid[i, 0])
+        ax.imshow(grid_array(strip, len(strip)), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(plain(name), fontsize=9, loc="left")
+        ax.axis("off")
+    for col, (key, label) in enumerate((("confidence", "classifier confidence"),
+                                        ("frechet_classifier_distance",
+                                         "Fréchet classifier distance to the test set"))):
+        ax = fig.add_subplot(grid[:, col + 1])
+        for name, rows in measures.items():
+            ax.plot([r["t"] for r in rows], [r[key] for r in rows], marker="o",
+                    label=plain(name))
+        ax.set_xlabel("position along the path")
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(plain(title))
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -156,6 +156,36 @@ class Run:
                 "real_train": {k: floor[k] for k in ("frechet_classifier_distance",
                                                      "precision", "recall", "coverage")}}
 
+    def path_comparison(self, pairs: int = 500, steps: int = 9, method: str = "slerp",
+                        classifier: str | Path | None = None, seed: int = 0) -> dict[str, Any]:
+        """The lecture's contrast, measured: between ``pairs`` random pairs of test images,
+        the latent path (decodes of ``method`` between their codes) and the pixel path
+        (cross-fades), each scored per position by ``atlas.quality.path_quality`` (the
+        classifier's confidence, the Fréchet classifier distance to the test set)."""
+        from .atlas.interpolate import interpolate
+        from .atlas.quality import path_quality
+        from .atlas.workflow import decode_batched
+
+        self.require("latent", "has no latent space to interpolate in")
+        if self.kind.text:
+            raise UserError(f"{self.path} is a text run; the path comparison is for images")
+        if pairs < 2 or steps < 2:
+            raise OptionError("pairs", f"and steps must be at least 2, got {pairs}, {steps}")
+        clf = (Run.open(classifier) if classifier else reference_classifier(self)).model
+        x = self.data("test")
+        g = torch.Generator().manual_seed(seed)
+        ends = torch.randperm(len(x), generator=g)[:2 * pairs].view(-1, 2)
+        if len(ends) < 2:
+            raise UserError(f"the test split has {len(x)} items: too few for pairs")
+        model = self.model
+        mu = run_codes(self.path, "test", model=model, data=self.dataset).mu
+        latent = torch.stack([decode_batched(model, interpolate(mu[i], mu[j], steps, method))
+                              for i, j in ends.tolist()])
+        t = torch.linspace(0, 1, steps).view(1, -1, 1, 1, 1)
+        pixel = (1 - t) * x[ends[:, 0]][:, None] + t * x[ends[:, 1]][:, None]
+        return {"pairs": len(ends), "steps": steps, "method": method,
+                "latent": path_quality(clf, x, latent), "pixel": path_quality(clf, x, pixel)}
+
     def info(self) -> dict[str, Any]:
         """What the run holds: kind, model config, data, parameters, epochs, last metrics."""
         metrics = self.metrics

@@ -105,3 +105,23 @@ def sample_quality(classifier: torch.nn.Module, real: torch.Tensor, fake: torch.
     return {"frechet_classifier_distance": round(frechet_distance(fr, ff), 4),
             "precision": round(precision, 4), "recall": round(recall, 4),
             **class_coverage(pf, pr, classes), "n_real": len(real), "n_samples": len(fake)}
+
+
+@torch.no_grad()
+def path_quality(classifier: torch.nn.Module, real: torch.Tensor,
+                 paths: torch.Tensor) -> list[dict[str, float]]:
+    """Along P interpolation paths of S images each, (P, S, C, H, W): for each position, the
+    classifier's mean confidence (its largest class probability) and the Fréchet classifier
+    distance of the P images there to ``real``. A path that stays on the data manifold keeps
+    both near their values at the ends."""
+    fr, _ = classifier_features(classifier, real)
+    out = []
+    for s in range(paths.shape[1]):
+        x = paths[:, s]
+        f, _ = classifier_features(classifier, x)
+        conf = torch.cat([classifier.logits(c).softmax(1).max(1).values
+                          for c in x.split(2048)])
+        out.append({"t": round(s / max(paths.shape[1] - 1, 1), 4),
+                    "confidence": round(float(conf.mean()), 4),
+                    "frechet_classifier_distance": round(frechet_distance(fr, f), 4)})
+    return out

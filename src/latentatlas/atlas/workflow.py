@@ -90,16 +90,45 @@ def reconstruction_sheet(run: str | Path, n: int = 16, cols: int = 16,
     return torch.cat(rows), cols
 
 
+def item_codes(model, specs: list[str], data) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images (n, C, H, W), codes (n, D)) of items named on a command line: a test-set
+    index or an image file (encoded: the posterior mean, or a GAN's encoder), or
+    ``prior:SEED``, a draw from the model's prior (its decode is the image)."""
+    drawn: dict[int, torch.Tensor] = {}
+    for i, spec in enumerate(specs):
+        if spec.strip().startswith("prior:"):
+            seed = spec.strip()[len("prior:"):]
+            if not seed.lstrip("-").isdigit():
+                raise UserError(f"item {spec!r}: prior:SEED takes an integer seed")
+            drawn[i] = sample(model, 1, source="prior", seed=int(seed))[0]
+    named = [i for i in range(len(specs)) if i not in drawn]
+    x = resolve_items([specs[i] for i in named], data) if named else None
+    mu = iter(encode(model, x).mu) if x is not None else iter(())
+    z = torch.stack([drawn[i] if i in drawn else next(mu) for i in range(len(specs))])
+    with torch.no_grad():
+        images = model.decode(z)
+    for j, i in enumerate(named):  # a named item is itself, not its reconstruction
+        images[i] = x[j]
+    return images, z
+
+
 def interpolation_strip(run: str | Path, a: str, b: str, steps: int = 10,
-                        method: str = "slerp",
-                        data_dir: str | Path | None = None) -> torch.Tensor:
-    """Decodes (steps, C, H, W) along the path between two items (test-set indices or image
-    files), ``lerp`` or ``slerp`` between their posterior means."""
+                        method: str = "slerp", data_dir: str | Path | None = None,
+                        space: str = "latent") -> torch.Tensor:
+    """Images (steps, C, H, W) along the path between two items (test-set indices, image
+    files, or ``prior:SEED`` draws): in the ``latent`` space, decodes of ``lerp`` or
+    ``slerp`` between their codes; in ``pixel`` space, cross-fades of the two images
+    ((1 - t) a + t b, the path that leaves the data manifold)."""
     if steps < 2:
         raise OptionError("steps", f"must be at least 2, got {steps}")
+    if space not in ("latent", "pixel"):
+        raise OptionError("space", f"must be latent or pixel, got {space!r}")
     model = load(run)
-    mu = encode(model, resolve_items([a, b], load_run_data(run, data_dir))).mu
-    return decode_batched(model, interpolate(mu[0], mu[1], steps, method))
+    images, z = item_codes(model, [a, b], load_run_data(run, data_dir))
+    if space == "pixel":
+        t = torch.linspace(0, 1, steps).view(-1, 1, 1, 1)
+        return (1 - t) * images[0] + t * images[1]
+    return decode_batched(model, interpolate(z[0], z[1], steps, method))
 
 
 def sentence_homotopy(run: str | Path, a: str, b: str, steps: int = 5, path: str = "lerp",

@@ -15,8 +15,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                             "strip; sentences: a homotopy)")
     ip.set_defaults(func=cmd_interpolate)
     ip.add_argument("run")
-    ip.add_argument("--a", required=True, help="test-set index, image file, or a sentence")
-    ip.add_argument("--b", required=True, help="test-set index, image file, or a sentence")
+    ip.add_argument("--a", required=True, help="test-set index, image file, prior:SEED (a "
+                                               "draw from the prior), or a sentence")
+    ip.add_argument("--b", required=True, help="test-set index, image file, prior:SEED, or a "
+                                               "sentence")
+    ip.add_argument("--space", choices=["latent", "pixel"], default="latent",
+                    help="images: decode the path between the codes (latent) or cross-fade the "
+                         "two images (pixel)")
+    ip.add_argument("--measure", type=positive_int, metavar="PAIRS",
+                    help="images: draw both paths between --a and --b, and measure both over "
+                         "PAIRS random test pairs (the classifier's confidence and the Fréchet "
+                         "classifier distance along the path)")
+    ip.add_argument("--classifier", metavar="RUN",
+                    help="with --measure: an image-classifier run (default: the dataset's "
+                         "reference classifier)")
     ip.add_argument("--steps", type=positive_int, default=10)
     ip.add_argument("--method", choices=["lerp", "slerp"],
                     help="default: slerp for images, lerp for sentences (as in the paper)")
@@ -95,6 +107,9 @@ def cmd_interpolate(a: argparse.Namespace) -> int:
     if run_kind(a.run).text:
         from ..atlas.workflow import sentence_homotopy
 
+        if a.space != "latent" or a.measure:
+            raise OptionError("space" if a.space != "latent" else "measure",
+                              "is for image runs; sentences interpolate codes")
         kw = decoding(a)
         kw["method"] = kw["method"] or "greedy"
         rows = sentence_homotopy(a.run, a.a, a.b, a.steps, a.method or "lerp", **kw)
@@ -107,9 +122,35 @@ def cmd_interpolate(a: argparse.Namespace) -> int:
 
     out = require_png(a)
     method = a.method or "slerp"
-    strip = interpolation_strip(a.run, a.a, a.b, a.steps, method, a.data_dir)
+    if a.measure:
+        return _measure_paths(a, method, out)
+    strip = interpolation_strip(a.run, a.a, a.b, a.steps, method, a.data_dir, a.space)
     save_grid(strip, out, nrow=a.steps)
-    print(f"wrote {out}: {method} from {a.a} to {a.b} in {a.steps} steps")
+    how = "a pixel cross-fade" if a.space == "pixel" else method
+    print(f"wrote {out}: {how} from {a.a} to {a.b} in {a.steps} steps")
+    return 0
+
+
+def _measure_paths(a: argparse.Namespace, method: str, out) -> int:
+    from ..atlas.workflow import interpolation_strip
+    from ..plotting import save_path_comparison
+    from ..runs import Run
+
+    r = Run.open(a.run, a.data_dir).path_comparison(a.measure, a.steps, method, a.classifier)
+    strips = {f"{space}: {a.a} to {a.b}": interpolation_strip(a.run, a.a, a.b, a.steps, method,
+                                                            a.data_dir, space)
+              for space in ("latent", "pixel")}
+    save_path_comparison(strips, {"latent": r["latent"], "pixel": r["pixel"]}, out,
+                         f"latent ({method}) vs pixel paths over {r['pairs']} test pairs")
+    mid = a.steps // 2
+    lines = [f"wrote {out}: both paths, and measures over {r['pairs']} random test pairs",
+             "  position  confidence (latent / pixel)  Fréchet classifier distance "
+             "(latent / pixel)"]
+    lines += [f"  {lr['t']:8.2f}  {lr['confidence']:.3f} / {pr['confidence']:.3f}"
+              f"{'':16}{lr['frechet_classifier_distance']:.2f} / "
+              f"{pr['frechet_classifier_distance']:.2f}" + ("   <- midpoint" if i == mid else "")
+              for i, (lr, pr) in enumerate(zip(r["latent"], r["pixel"], strict=True))]
+    emit({"run": a.run, "out": str(out), **r}, a.json, "\n".join(lines))
     return 0
 
 
