@@ -171,7 +171,7 @@ def gan_run(tmp_path_factory):
 
 
 def test_inversion_beats_the_encoders_guess_and_reports_its_error(gan_run, tmp_path):
-    from latentatlas.atlas.inversion import invert
+    from latentatlas.models.inversion import invert
 
     model = latentatlas.load(gan_run)
     x = load_dataset("shapes", n_train=8, n_test=6).test_x
@@ -283,3 +283,15 @@ def test_pixel_paths_cross_fade_and_both_paths_are_measured(gan_run, tmp_path, m
     assert (tmp_path / "pc.png").stat().st_size > 0
     assert_one_error(cli("interpolate", str(gan_run), "--a", "prior:x", "--b", "1", "--out",
                          str(tmp_path / "y.png")), "integer seed")
+
+
+def test_a_gan_without_an_encoder_encodes_by_inversion(tmp_path):
+    run = latentatlas.fit("gan", "shapes", tmp_path / "bare", arch="mlp", hidden=(16,),
+                          epochs=1, gan_encoder=False, **SMALL)
+    model = run.model
+    assert model.encoder is None and "train_encoder" not in run.metrics[-1]
+    x = run.data("test")[:3]
+    z, logvar = model.encode(x)
+    assert z.shape == (3, 8) and logvar is None
+    assert_one_error(cli("train", "--model", "vae", "--no-encoder", "--data", "shapes", "--out",
+                         str(tmp_path / "v")), "gan")

@@ -357,11 +357,11 @@ def random_conv_study(n: int = 64, image_size: int = 28, channels: int = 1, widt
 
 def invert_items(run: str | Path, items: list[str], starts: int = 4, steps: int = 200,
                  seed: int = 0, data_dir: str | Path | None = None) -> dict[str, Any]:
-    """Latent inversion (``atlas.inversion.invert``) of test items or image files: the codes,
+    """Latent inversion (``models.inversion.invert``) of test items or image files: the codes,
     each item's mean squared pixel error from the inverted code and from the encoder's guess,
     and ``sheet``, a (3N, C, H, W) image stack: the items, the encoder's decodes, the inverted
     decodes, row by row."""
-    from .inversion import invert
+    from ..models.inversion import invert
 
     if run_kind(run).text:
         raise UserError(f"{run} is a text run; inversion searches image codes")

@@ -78,6 +78,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "gan: `label`, a class-conditional GAN")
     t.add_argument("--gan-loss", choices=["ns", "hinge"],
                    help="gan: the non-saturating loss (default) or the hinge loss")
+    t.add_argument("--no-encoder", dest="gan_encoder", action="store_const", const=False,
+                   help="gan: train no encoder alongside (codes then come from latent "
+                        "inversion by optimisation, hundreds of generator passes an item)")
     t.add_argument("--window", type=positive_int,
                    help="attn-lm: the recent states each prediction attends over")
     t.add_argument("--max-len", type=positive_int, help="tokens per sentence")

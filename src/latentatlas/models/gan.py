@@ -15,11 +15,13 @@ Radford et al. 2016 (strided transposed convolutions, batch norm, ReLU in G and 
 D, no batch norm on D's input or G's output) and, at 64x64, has exactly the layers of PyTorch's
 DCGAN example; at 28x28 it starts from 7x7 instead of 4x4 and doubles twice.
 
-A third player, the encoder E, learns the generator's inverse alongside it: it regresses the
-code of each fresh fake, E(G(z)) -> z (squared error, plus the class's cross-entropy for a
-conditional GAN; the "latent regressor" of Donahue et al. 2017, sec. 3.1), so ``encode`` is one
-forward pass and every latent tool works on a GAN run. ``models.inversion.invert`` refines its
-guess by optimisation where an item's own reconstruction matters.
+A third player, the encoder E (on unless ``encoder`` is False), learns the generator's inverse
+alongside it: it regresses the code of each fresh fake, E(G(z)) -> z (squared error, plus the
+class's cross-entropy for a conditional GAN; the "latent regressor" of Donahue et al. 2017,
+sec. 3.1), so ``encode`` is one forward pass and every latent tool works on a GAN run.
+``models.inversion.invert`` refines its guess by optimisation where an item's own
+reconstruction matters; a GAN trained without an encoder encodes by that optimisation alone
+(slow: hundreds of generator passes per item).
 
 A conditional GAN's code is z followed by a one-hot class (latent_dim = z_dim + classes): the
 generator reads the whole code, so every latent tool (interpolation, knobs, inversion) works on
@@ -33,6 +35,7 @@ in [-1, 1] (tanh output).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -57,6 +60,7 @@ class GANConfig:
     hidden: tuple[int, ...] = field(default_factory=tuple)  # mlp: G's widths (D mirrors them)
     classes: list[str] = field(default_factory=list)  # a conditional GAN's class names
     loss: str = "ns"
+    encoder: bool = True  # train the encoder alongside
 
     def __post_init__(self):
         self.image_shape = tuple(self.image_shape)
@@ -212,6 +216,21 @@ class _MLPCritic(nn.Module):
         return self.out(h)[:, 0], h
 
 
+@contextmanager
+def _frozen(*modules: nn.Module | None):
+    """Parameters of ``modules`` that require gradients stop requiring them for the block:
+    back-propagating the generator's loss through the critic then computes no weight
+    gradients the critic would throw away."""
+    params = [p for m in modules if m is not None for p in m.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
 def _dcgan_init(m: nn.Module) -> None:
     """N(0, 0.02) convolutions, N(1, 0.02) batch-norm scales (Radford et al. 2016)."""
     if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
@@ -223,7 +242,7 @@ def _dcgan_init(m: nn.Module) -> None:
 
 class GAN(nn.Module):
     """A generator and its critic, following the model protocol's ``decode`` (``encode`` is
-    latent inversion, ``atlas.inversion``)."""
+    latent inversion, ``models.inversion``)."""
 
     def __init__(self, config: GANConfig):
         super().__init__()
@@ -237,8 +256,8 @@ class GAN(nn.Module):
         else:
             self.generator = _MLPGenerator(d, config.image_shape, config.hidden)
             self.critic = _MLPCritic(config.image_shape, config.hidden)
-        self.encoder = _Encoder(config)
-        if config.arch == "conv":
+        self.encoder = _Encoder(config) if config.encoder else None
+        if self.encoder is not None and config.arch == "conv":
             self.encoder.apply(_dcgan_init)
         self.embed = None
         if config.classes:  # the projection starts near zero: the critic learns to use it
@@ -275,9 +294,14 @@ class GAN(nn.Module):
         return (self.generator(z).float() + 1.0) / 2.0
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
-        """Images (B, C, H, W) in [0, 1] -> the learned encoder's codes (B, D), and None (no
-        posterior variance): one forward pass, no optimisation."""
-        return self.encoder(x * 2.0 - 1.0), None
+        """Images (B, C, H, W) in [0, 1] -> codes (B, D), and None (no posterior variance):
+        the learned encoder's, one forward pass; without one, latent inversion."""
+        if self.encoder is not None:
+            return self.encoder(x * 2.0 - 1.0), None
+        from .inversion import invert
+
+        with torch.enable_grad():
+            return invert(self, x, use_encoder=False).codes, None
 
     def score(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """The critic's score (B,) of images in [-1, 1] (with their class, if conditional)."""
@@ -298,18 +322,22 @@ class GAN(nn.Module):
             critic = F.softplus(-real_s).mean() + F.softplus(fake_s).mean()
         if step is not None:
             step("critic", critic)
-        made = self.score(fake, labels)
-        gen = -made.mean() if self.config.loss == "hinge" else F.softplus(-made).mean()
-        if step is not None:
-            step("generator", gen)
-        z_hat, logits = self.encoder.parts(fake.detach())
-        enc = (z_hat - codes[:, :self.config.z_dim]).pow(2).sum(1).mean()
-        if logits.shape[1]:
-            enc = enc + F.cross_entropy(logits, codes[:, self.config.z_dim:].argmax(1))
-        if step is not None:
-            step("encoder", enc)
+        with _frozen(self.critic, self.embed) if step is not None else nullcontext():
+            made = self.score(fake, labels)  # (no weight gradients for the critic here)
+            gen = -made.mean() if self.config.loss == "hinge" else F.softplus(-made).mean()
+            if step is not None:
+                step("generator", gen)
+        terms = {}
+        if self.encoder is not None:
+            z_hat, logits = self.encoder.parts(fake.detach())
+            enc = (z_hat - codes[:, :self.config.z_dim]).pow(2).sum(1).mean()
+            if logits.shape[1]:
+                enc = enc + F.cross_entropy(logits, codes[:, self.config.z_dim:].argmax(1))
+            if step is not None:
+                step("encoder", enc)
+            terms["encoder"] = enc.detach()
         return {"loss": (critic + gen).detach(), "critic": critic.detach(),
-                "generator": gen.detach(), "encoder": enc.detach(),
+                "generator": gen.detach(), **terms,
                 # the critic's mean belief that real and made images are real
                 "real_prob": torch.sigmoid(real_s).mean().detach(),
                 "fake_prob": torch.sigmoid(made).mean().detach()}
@@ -319,9 +347,11 @@ class GAN(nn.Module):
         critic = list(self.critic.parameters())
         if self.embed is not None:
             critic += list(self.embed.parameters())
-        return {"critic": (critic, {"betas": BETAS}),
-                "generator": (list(self.generator.parameters()), {"betas": BETAS}),
-                "encoder": (list(self.encoder.parameters()), {"betas": BETAS})}
+        groups = {"critic": (critic, {"betas": BETAS}),
+                  "generator": (list(self.generator.parameters()), {"betas": BETAS})}
+        if self.encoder is not None:
+            groups["encoder"] = (list(self.encoder.parameters()), {"betas": BETAS})
+        return groups
 
     def train_step(self, batch: tuple[torch.Tensor, ...],
                    step: Callable[[str, torch.Tensor], None]) -> dict[str, torch.Tensor]:

@@ -71,6 +71,7 @@ class Options:
     min_count: int = 2
     max_vocab: int = 20000
     gan_loss: str = "ns"
+    gan_encoder: bool = True
 
     def validate(self) -> None:
         """An OptionError for a value no kind can use."""
@@ -206,7 +207,7 @@ def _gan_config(o: Options, data, vocab) -> dict[str, Any]:
     hidden = tuple(o.hidden or default)
     return GANConfig(arch=o.arch, image_shape=data.image_shape, z_dim=o.latent_dim,
                      width=hidden[0], hidden=hidden if o.arch == "mlp" else (),
-                     classes=classes, loss=o.gan_loss).to_dict()
+                     classes=classes, loss=o.gan_loss, encoder=o.gan_encoder).to_dict()
 
 
 def _gan_batch(config: dict[str, Any], vocab, data, split: str) -> Batch:
@@ -357,7 +358,8 @@ def _perplexity(last: dict[str, Any]) -> str:
 # ---- the registry --------------------------------------------------------------------------
 
 _SENTENCE_ONLY = ("kl_target", "softmax", "bidirectional")
-_IMAGE_ONLY = ("condition", "gan_loss", *_SENTENCE_ONLY)
+_GAN_ONLY = ("gan_loss", "gan_encoder")
+_IMAGE_ONLY = ("condition", *_GAN_ONLY, *_SENTENCE_ONLY)
 for _name, _variational, _help in (("vae", True, "an image VAE"),
                                    ("ae", False, "an image autoencoder")):
     register(Kind(
@@ -386,8 +388,8 @@ for _name, _variational, _help in (("text-vae", True, "a sentence VAE"),
         _name, SentenceVAE, TextModelConfig, _help, configure=_sentence_config(_variational),
         batch=_sentences, describe=_describe_sentence(_name), report=_text_report,
         quality=_perplexity, text=True, latent=True, generates=True,
-        refuses=("condition", "gan_loss") if _variational else
-        ("condition", "gan_loss", "kl_target")))
+        refuses=("condition", *_GAN_ONLY) if _variational else
+        ("condition", *_GAN_ONLY, "kl_target")))
 for _name, _attention, _help in (("lm", False, "an LSTM language model"),
                                  ("attn-lm", True, "an LSTM language model with attention "
                                                    "over its recent states")):
@@ -395,12 +397,12 @@ for _name, _attention, _help in (("lm", False, "an LSTM language model"),
         _name, LanguageModel, LMConfig, _help, configure=_lm_config(_attention),
         batch=_lm_batch, describe=_describe_lm(_name), report=_text_report,
         quality=_perplexity, text=True, generates=True, prompted=True,
-        refuses=(*_SENTENCE_ONLY, "gan_loss")))
+        refuses=(*_SENTENCE_ONLY, *_GAN_ONLY)))
 register(Kind(
     "text-classifier", TextClassifier, TextClassifierConfig, "a text classifier",
     configure=_text_classifier_config, batch=_labelled_texts, report=_text_classifier_report,
     quality=_accuracy, text=True, classifier=True,
-    refuses=("condition", "gan_loss", *_SENTENCE_ONLY),
+    refuses=("condition", *_GAN_ONLY, *_SENTENCE_ONLY),
     describe=lambda m: (f"text-classifier bi-{m['cell']} hidden {m['hidden']}, "
                         f"{'attention' if m['attention'] else 'mean'} pooling, "
                         f"{len(m['classes'])} classes of {m['label']!r}")))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models.protocol import LatentModel
+from .protocol import LatentModel
 
 
 @dataclass
