@@ -13,12 +13,11 @@ draws its figure into docs/figures/. 2 torch threads; run one part at a time, al
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
-import torch
+from study import run_part
 
 from latentatlas import Run, fit, load
 from latentatlas.atlas import Knobs, run_codes
@@ -154,17 +153,10 @@ def main() -> None:
     p.add_argument("--retrain", action="store_true")
     p.add_argument("--pairs", type=int, default=300, help="grammar: homotopy pairs")
     a = p.parse_args()
-    torch.set_num_threads(2)
-    ROOT.mkdir(parents=True, exist_ok=True)
-    t = time.perf_counter()
-    result = {"grammar": lambda: grammar_part(a.retrain, a.pairs),
+    run_part("codes_study.py", ROOT, a.part,
+             {"grammar": lambda: grammar_part(a.retrain, a.pairs),
               "wordnet": lambda: wordnet_part(a.retrain),
-              "fortunes": lambda: fortunes_part(a.retrain)}[a.part]()
-    result = {"command": f"python scripts/codes_study.py {a.part}",
-              "minutes": round((time.perf_counter() - t) / 60, 1), **result}
-    text = json.dumps(result, indent=1)
-    (ROOT / f"{a.part}.json").write_text(text + "\n")
-    print(text)
+              "fortunes": lambda: fortunes_part(a.retrain)}[a.part])
 
 
 if __name__ == "__main__":

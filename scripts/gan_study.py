@@ -15,12 +15,12 @@ docs/figures/. 2 torch threads; run one part at a time, alone.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import torch
+from study import run_part
 
 from latentatlas import Run, fit, load
 from latentatlas.atlas.quality import class_coverage, classifier_features, frechet_distance
@@ -194,17 +194,10 @@ def main() -> None:
     p.add_argument("part", choices=["quality", "collapse", "random"])
     p.add_argument("--retrain", action="store_true")
     a = p.parse_args()
-    torch.set_num_threads(2)
-    ROOT.mkdir(parents=True, exist_ok=True)
-    t = time.perf_counter()
-    result = {"quality": lambda: quality_part(a.retrain),
+    run_part("gan_study.py", ROOT, a.part,
+             {"quality": lambda: quality_part(a.retrain),
               "collapse": lambda: collapse_part(a.retrain),
-              "random": random_part}[a.part]()
-    result = {"command": f"python scripts/gan_study.py {a.part}",
-              "minutes": round((time.perf_counter() - t) / 60, 1), **result}
-    text = json.dumps(result, indent=1)
-    (ROOT / f"{a.part}.json").write_text(text + "\n")
-    print(text)
+              "random": random_part}[a.part])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,25 @@
+"""What every study script does with one part: 2 torch threads, time it, write ROOT/PART.json
+(with the command that made it) and print it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def run_part(script: str, root: Path, part: str, make: Callable[[], dict[str, Any]]) -> None:
+    """Run ``make`` (the part's study) and record its result as ``root/part.json``."""
+    torch.set_num_threads(2)
+    root.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    result = make()
+    result = {"command": f"python scripts/{script} {part}",
+              "minutes": round((time.perf_counter() - t) / 60, 1), **result}
+    text = json.dumps(result, indent=1)
+    (root / f"{part}.json").write_text(text + "\n")
+    print(text)
