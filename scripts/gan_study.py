@@ -47,9 +47,7 @@ FIGURES = Path("docs/figures")
 MODELS = {  # name -> (kind, options)
     "vae-conv": ("vae", {"arch": "conv", "epochs": 10, "latent_dim": 20}),
     "gan-mlp": ("gan", {"arch": "mlp", "epochs": 10, "latent_dim": 20}),
-    "dcgan": ("gan", {"arch": "conv", "epochs": 6, "latent_dim": 20, "hidden": (32,)}),
-    "dcgan-class": ("gan", {"arch": "conv", "epochs": 6, "latent_dim": 20, "hidden": (32,),
-                            "condition": "label"}),
+    "dcgan": ("gan", {"arch": "conv", "epochs": 5, "latent_dim": 20, "hidden": (32,)}),
 }
 
 
@@ -148,7 +146,7 @@ def _collapse_run(variant: str, data, clf, real_pred, classes, steps: int, every
     return curve
 
 
-def collapse_part(retrain: bool, steps: int = 4000, every: int = 500) -> dict:
+def collapse_part(retrain: bool, steps: int = 2000, every: int = 250) -> dict:
     data = load_dataset("fashion-mnist")
     clf = reference_classifier(Run.open(trained("vae-conv", retrain))).model
     _, real_pred = classifier_features(clf, data.test_x)
