@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from latentatlas.data.idx import write_idx
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
+# what the package trains for itself (reference classifiers) stays out of the home folder
+os.environ.setdefault("LATENTATLAS_CACHE", str(Path(tempfile.mkdtemp(prefix="la-cache-"))))
 
 
 @pytest.fixture
