@@ -25,3 +25,18 @@ def test_two_process_gloo_run_writes_one_complete_run(tmp_path):
     assert records[1]["train_loss"] < records[0]["train_loss"]
     model = latentatlas.load(out)
     assert model.latent_dim == 4
+
+
+def test_two_process_gan_trains_every_player_into_one_run(tmp_path):
+    out = tmp_path / "gan"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "latentatlas", "train", "--model", "gan", "--data", "shapes", "--n-train", "512",
+         "--n-test", "64", "--hidden", "16,32", "--latent-dim", "4", "--epochs", "1", "--out",
+         str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("done:") == 1, "only rank 0 reports"
+    (record,) = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert {"train_critic", "train_generator", "train_encoder"} <= set(record)
+    assert latentatlas.load(out).latent_dim == 4
