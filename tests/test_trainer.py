@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from latentatlas.data import load_dataset
-from latentatlas.errors import UserError
+from latentatlas.errors import OptionError, UserError
 from latentatlas.models import ImageModelConfig, ImageVAE
 from latentatlas.train import TrainConfig, prepare_run_dir, train
 
@@ -191,3 +191,37 @@ def test_every_likelihood_and_arch_trains(tmp_path, likelihood, scale, arch, kin
     assert all(map(math.isfinite, losses)) and losses[-1] < losses[0]
     if scale == "learned":
         assert model.likelihood.log_scale.item() != pytest.approx(math.log(0.1))
+
+
+def test_a_cosine_schedule_ends_near_zero_and_resumes_exactly(tmp_path):
+    import latentatlas
+
+    opts = {"n_train": 256, "n_test": 64, "hidden": (16,), "latent_dim": 2, "batch_size": 64,
+            "lr_schedule": "cosine", "lr": 1e-2}
+    straight = latentatlas.fit("vae", "shapes", tmp_path / "a", epochs=2, **opts)
+
+    class Stop(Exception):
+        pass
+
+    def stop(record):  # the process ends after epoch 1 of a 2-epoch schedule
+        raise Stop
+
+    with pytest.raises(Stop):
+        latentatlas.fit("vae", "shapes", tmp_path / "b", epochs=2, on_epoch=stop, **opts)
+    resumed = latentatlas.fit(out=tmp_path / "b", resume=True)
+    for (k, v), (_, w) in zip(straight.model.state_dict().items(),
+                              resumed.model.state_dict().items(), strict=True):
+        assert torch.equal(v, w), k
+    assert straight.config["train"]["lr_schedule"] == "cosine"
+    # the last step's rate: 1e-2 * (1 + cos(pi * 7/8)) / 2, well under the constant's
+    from safetensors import safe_open
+    with safe_open(str(tmp_path / "a" / "checkpoint" / "state.safetensors"), "pt") as f:
+        groups = json.loads(f.metadata()["state"])["param_groups"]
+    assert abs(groups[0]["lr"] - 1e-2 * (1 + math.cos(math.pi * 7 / 8)) / 2) < 1e-9
+    constant = latentatlas.fit("vae", "shapes", tmp_path / "c", epochs=2,
+                               **{**opts, "lr_schedule": "constant"})
+    assert not torch.equal(next(iter(constant.model.parameters())),
+                           next(iter(straight.model.parameters())))
+    with pytest.raises(OptionError, match="lr_schedule must be constant or cosine"):
+        latentatlas.fit("vae", "shapes", tmp_path / "d", lr_schedule="step", **{
+            k: v for k, v in opts.items() if k != "lr_schedule"})

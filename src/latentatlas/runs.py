@@ -30,7 +30,7 @@ from .models.kinds import KINDS, OPTION_NAMES, Kind, Options, get_kind
 from .train import TrainConfig, evaluate, iw_nll, train
 
 # TrainConfig fields a user sets (eval_batch_size and quiet are the trainer's own)
-TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "seed", "precision", "device")
+TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "lr_schedule", "seed", "precision", "device")
 
 
 class Run:

@@ -92,6 +92,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--epochs", type=positive_int)
     t.add_argument("--batch-size", type=positive_int)
     t.add_argument("--lr", type=float)
+    t.add_argument("--lr-schedule", choices=["constant", "cosine"],
+                   help="cosine: the learning rate falls to 0 along a half cosine over all the "
+                        "epochs (resuming with more epochs stretches what is left of it)")
     t.add_argument("--seed", type=int, help="initial weights, shuffling, noise")
     t.add_argument("--data-seed", type=int,
                    help="the dataset's own seed (shapes' images, train/test splits)")

@@ -45,6 +45,9 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
+    # "cosine": the learning rate falls from lr to 0 along a half cosine over all the steps of
+    # ``epochs`` epochs (Loshchilov & Hutter 2017, without restarts); "constant": lr throughout
+    lr_schedule: str = "constant"
     seed: int = 0
     # "bf16": matmuls in bfloat16 (weights, Adam and the loss stay fp32); "auto": bf16 where the
     # device multiplies bf16 natively (AVX512-BF16/AMX CPUs, recent GPUs), else "fp32".
@@ -60,6 +63,9 @@ class TrainConfig:
             raise OptionError("batch_size", f"must be at least 1, got {self.batch_size}")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise OptionError("lr", f"must be a positive number, got {self.lr}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise OptionError("lr_schedule", f"must be constant or cosine, got "
+                                             f"{self.lr_schedule!r}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise OptionError("precision", f"must be auto, fp32 or bf16, got {self.precision!r}")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -253,6 +259,9 @@ class _Loop:
             if d.world > 1:
                 idx = idx.tensor_split(d.world)[d.rank]  # this process's slice of the batch
             batch = tuple(t.index_select(0, idx.to(self.device)) for t in self.train_data)
+            if cfg.lr_schedule != "constant":
+                self._set_lr(state.epoch * math.ceil(n / cfg.batch_size) + b,
+                             cfg.epochs * math.ceil(n / cfg.batch_size))
             with _autocast(self.precision, self.device):
                 if self.players:
                     terms = self.model.train_step(batch, self._step)
@@ -297,6 +306,14 @@ class _Loop:
             save_checkpoint(self.ckpt_dir, self.model, self.optimizers, state)
         d.barrier()
         return record
+
+    def _set_lr(self, step: int, total: int) -> None:
+        """The scheduled learning rate of training step ``step`` of ``total`` (a function of
+        the position only, so a resumed run follows the same schedule)."""
+        lr = self.config.lr * 0.5 * (1.0 + math.cos(math.pi * min(step / total, 1.0)))
+        for optimizer in self.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = lr
 
     def _step(self, name: str, loss: torch.Tensor) -> None:
         """One update of the parameters of optimizer ``name`` on ``loss``."""
