@@ -66,8 +66,8 @@ def generate(step: Step, state: State, max_len: int, *, method: str = "greedy",
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "sample" and not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
-    if output is not None and method != "greedy":
-        step = _scored(step, output)
+    if output is not None and method != "greedy":  # sampling and beams need every score
+        step, output = _scored(step, output), None
     if method == "beam":
         return _beam(step, state, max_len, beam, length_penalty, ban_unk, first)
     b = len(state[0])
