@@ -295,3 +295,25 @@ def test_a_gan_without_an_encoder_encodes_by_inversion(tmp_path):
     assert z.shape == (3, 8) and logvar is None
     assert_one_error(cli("train", "--model", "vae", "--no-encoder", "--data", "shapes", "--out",
                          str(tmp_path / "v")), "gan")
+
+
+def test_a_conditional_dcgan_trains_on_an_rgb_image_folder_at_64_pixels(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "rgb"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), "RGB").save(
+            folder / f"{i}.png")
+    (folder / "labels.csv").write_text(
+        "file,label\n" + "".join(f"{i}.png,{'a' if i % 2 else 'b'}\n" for i in range(24)))
+    run = latentatlas.fit("gan", f"images:{folder}", tmp_path / "run", arch="conv",
+                          image_size=64, hidden=(4,), condition="label", latent_dim=4,
+                          epochs=1, batch_size=8)
+    model = run.model
+    assert model.classes == ["a", "b"] and model.latent_dim == 6
+    images = model.decode(model.prior(3, labels=torch.tensor([0, 1, 1])))
+    assert images.shape == (3, 3, 64, 64)
+    assert model.encode(run.data("test"))[0].shape[1] == 6
