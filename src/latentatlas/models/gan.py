@@ -241,7 +241,8 @@ def _dcgan_init(m: nn.Module) -> None:
 
 
 class GAN(nn.Module):
-    """A generator and its critic, following the model protocol's ``decode`` (``encode`` is
+    """A generator, its critic and (unless ``config.encoder`` is False) its encoder, following
+    the model protocol: ``decode`` is the generator, ``encode`` the encoder (or, without one,
     latent inversion, ``models.inversion``)."""
 
     def __init__(self, config: GANConfig):
