@@ -13,6 +13,7 @@ surfaces, which call it.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import fields
 from functools import cached_property
@@ -229,6 +230,9 @@ def reference_classifier(run: Run) -> Run:
     try:
         options = {k: spec[k] for k in ("data_dir", "image_size", "n_train", "n_test")
                    if spec.get(k) is not None}
+        if sys.stderr.isatty():
+            print(f"training the reference classifier of {spec['name']} (once; kept in {out})",
+                  file=sys.stderr, flush=True)
         fit("image-classifier", spec["name"], tmp / "run", epochs=REFERENCE_EPOCHS, **options)
         (tmp / "run").rename(out)  # whole or not at all
     finally:
