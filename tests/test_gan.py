@@ -317,3 +317,11 @@ def test_a_conditional_dcgan_trains_on_an_rgb_image_folder_at_64_pixels(tmp_path
     images = model.decode(model.prior(3, labels=torch.tensor([0, 1, 1])))
     assert images.shape == (3, 3, 64, 64)
     assert model.encode(run.data("test"))[0].shape[1] == 6
+
+
+def test_invert_refuses_a_run_without_a_latent_space(tmp_path):
+    run = tmp_path / "clf"
+    assert cli("train", "--model", "image-classifier", "--data", "shapes", "--n-train", "64",
+               "--n-test", "16", "--hidden", "4,4,8", "--epochs", "1", "--threads", "1",
+               "--quiet", "--out", str(run)).returncode == 0
+    assert_one_error(cli("invert", str(run), "--image", "0"), "has no latent space", "invert")

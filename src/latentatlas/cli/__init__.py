@@ -52,9 +52,9 @@ def _join_negative_values(argv: list[str]) -> list[str]:
 
 
 # what each command needs of a run's kind: (capability flag, what it lacks without it)
-NEEDS = {command: (("latent",), "has no latent space; {command} needs a VAE or autoencoder "
-                                "run")
-         for command in ("reconstruct", "interpolate", "grid", "map", "dims", "knobs",
+NEEDS = {command: (("latent",), "has no latent space; {command} needs a VAE, autoencoder "
+                                "or GAN run")
+         for command in ("reconstruct", "interpolate", "invert", "grid", "map", "dims", "knobs",
                          "concept", "concepts", "traverse", "entangle", "disentangle",
                          "explore", "export", "similarity", "translate", "transfer")}
 NEEDS.update({
