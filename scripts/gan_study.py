@@ -134,8 +134,8 @@ def _collapse_run(variant: str, data, clf, real_pred, classes, steps: int, every
             model.eval()
             with torch.no_grad():
                 fake = model.decode(model.prior(2000, torch.Generator().manual_seed(1)))
-            f, pred = classifier_features(clf, fake)
-            cov = class_coverage(pred, real_pred, classes)
+            f, probs = classifier_features(clf, fake)
+            cov = class_coverage(probs.argmax(1), real_pred, classes)
             curve.append({"step": s, "coverage": cov["coverage"],
                           "largest_class_share": max(cov["class_share"].values()),
                           "frechet_classifier_distance": round(frechet_distance(real_f, f), 3)})
@@ -149,7 +149,7 @@ def _collapse_run(variant: str, data, clf, real_pred, classes, steps: int, every
 def collapse_part(retrain: bool, steps: int = 2000, every: int = 250) -> dict:
     data = load_dataset("fashion-mnist")
     clf = reference_classifier(Run.open(trained("vae-conv", retrain))).model
-    _, real_pred = classifier_features(clf, data.test_x)
+    real_pred = classifier_features(clf, data.test_x)[1].argmax(1)
     classes = list(clf.config.classes)
     curves = {v: _collapse_run(v, data, clf, real_pred, classes, steps, every)
               for v in ("fixed critic", "weak critic", "GAN")}

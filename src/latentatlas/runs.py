@@ -180,8 +180,9 @@ class Run:
             raise UserError(f"the test split has {len(x)} items: too few for pairs")
         model = self.model
         mu = run_codes(self.path, "test", model=model, data=self.dataset).mu
-        latent = torch.stack([decode_batched(model, interpolate(mu[i], mu[j], steps, method))
-                              for i, j in ends.tolist()])
+        codes = torch.stack([interpolate(mu[i], mu[j], steps, method)
+                             for i, j in ends.tolist()])  # (P, S, D), decoded in one pass
+        latent = decode_batched(model, codes.flatten(0, 1)).unflatten(0, codes.shape[:2])
         t = torch.linspace(0, 1, steps).view(1, -1, 1, 1, 1)
         pixel = (1 - t) * x[ends[:, 0]][:, None] + t * x[ends[:, 1]][:, None]
         return {"pairs": len(ends), "steps": steps, "method": method,

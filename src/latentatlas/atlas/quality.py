@@ -32,14 +32,14 @@ K_NEAREST = 3
 @torch.no_grad()
 def classifier_features(classifier: torch.nn.Module, x: torch.Tensor,
                         batch_size: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
-    """(dense-layer features (N, F), predicted class (N,)) of images in [0, 1]."""
+    """(dense-layer features (N, F), class probabilities (N, K)) of images in [0, 1]."""
     classifier.eval()
-    feats, preds = [], []
+    feats, probs = [], []
     for c in x.split(batch_size):
         a = classifier.activations(c)
         feats.append(a["dense"].double())
-        preds.append(a["logits"].argmax(1))
-    return torch.cat(feats), torch.cat(preds)
+        probs.append(a["logits"].softmax(1))
+    return torch.cat(feats), torch.cat(probs)
 
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -104,7 +104,8 @@ def sample_quality(classifier: torch.nn.Module, real: torch.Tensor, fake: torch.
     precision, recall = precision_recall(fr[ir], ff[jf])
     return {"frechet_classifier_distance": round(frechet_distance(fr, ff), 4),
             "precision": round(precision, 4), "recall": round(recall, 4),
-            **class_coverage(pf, pr, classes), "n_real": len(real), "n_samples": len(fake)}
+            **class_coverage(pf.argmax(1), pr.argmax(1), classes), "n_real": len(real),
+            "n_samples": len(fake)}
 
 
 @torch.no_grad()
@@ -117,10 +118,8 @@ def path_quality(classifier: torch.nn.Module, real: torch.Tensor,
     fr, _ = classifier_features(classifier, real)
     out = []
     for s in range(paths.shape[1]):
-        x = paths[:, s]
-        f, _ = classifier_features(classifier, x)
-        conf = torch.cat([classifier.logits(c).softmax(1).max(1).values
-                          for c in x.split(2048)])
+        f, probs = classifier_features(classifier, paths[:, s])
+        conf = probs.max(1).values
         out.append({"t": round(s / max(paths.shape[1] - 1, 1), 4),
                     "confidence": round(float(conf.mean()), 4),
                     "frechet_classifier_distance": round(frechet_distance(fr, f), 4)})
