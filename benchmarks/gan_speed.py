@@ -7,11 +7,13 @@ round by round on the same images:
 - ``example``: the loop of PyTorch's DCGAN example (examples/dcgan/main.py): a shuffling
   ``DataLoader`` over a ``TensorDataset``, a sigmoid critic with ``BCELoss``, the critic stepped
   on a real batch and a fake batch (two backward passes), then the generator; plain Adam.
-- ``plain``: the strongest loop a good engineer writes by hand: resident tensors indexed by a
-  seeded permutation, logits with softplus (the same losses), ``zero_grad(set_to_none=True)``,
-  fused Adam; no encoder.
-- ``latentatlas``: our trainer (``latentatlas.train.train``), whose GAN also trains its encoder
-  (a third network the size of the critic) every step; its epoch includes that work. And
+- ``plain``: the loop a good engineer writes by hand: resident tensors indexed by a seeded
+  permutation, logits with softplus (the same losses), ``zero_grad(set_to_none=True)``, fused
+  Adam; no encoder. ``plain-channels-last``: the same with the networks and images in
+  channels-last memory layout (as ours), the strongest plain baseline.
+- ``latentatlas``: our trainer (``latentatlas.train.train``; channels-last, the DCGAN's
+  default), whose GAN also trains its encoder (a third network the size of the critic) every
+  step; its epoch includes that work. And
   ``latentatlas-no-encoder``: the same without the encoder (``--no-encoder``), the loop the
   baselines run. Both skip the critic's weight gradients in the generator's backward pass.
 
@@ -44,8 +46,9 @@ from latentatlas.train import TrainConfig, train
 BATCH, LR = 128, 2e-4
 
 
-def config(shape, encoder: bool = True) -> GANConfig:
-    return GANConfig(arch="conv", image_shape=shape, z_dim=20, width=32, encoder=encoder)
+def config(shape, encoder: bool = True, channels_last: bool = True) -> GANConfig:
+    return GANConfig(arch="conv", image_shape=shape, z_dim=20, width=32, encoder=encoder,
+                     channels_last=channels_last)
 
 
 class Example:
@@ -53,7 +56,7 @@ class Example:
 
     def __init__(self, x: torch.Tensor):
         torch.manual_seed(0)
-        gan = GAN(config(tuple(x.shape[1:])))
+        gan = GAN(config(tuple(x.shape[1:]), channels_last=False))  # the example's NCHW
         self.g, self.d = gan.generator, gan.critic
         self.loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x * 2 - 1),
                                                   batch_size=BATCH, shuffle=True)
@@ -83,12 +86,15 @@ class Example:
 
 
 class Plain:
-    """The hand-written tensor loop: resident data, softplus losses, fused Adam."""
+    """The hand-written tensor loop: resident data, softplus losses, fused Adam; NCHW, or
+    channels-last weights and images (``channels_last``)."""
 
-    def __init__(self, x: torch.Tensor):
+    def __init__(self, x: torch.Tensor, channels_last: bool = False):
         torch.manual_seed(0)
-        gan = GAN(config(tuple(x.shape[1:])))
+        gan = GAN(config(tuple(x.shape[1:]), channels_last=channels_last))
         self.g, self.d, self.x = gan.generator, gan.critic, x * 2 - 1
+        if channels_last:
+            self.x = self.x.contiguous(memory_format=torch.channels_last)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=LR, betas=BETAS, fused=True)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=LR, betas=BETAS, fused=True)
         self.gen = torch.Generator().manual_seed(0)
@@ -157,6 +163,7 @@ def main() -> None:
     x = data.train_x
     with tempfile.TemporaryDirectory() as tmp:
         loops = {"example": Example(x), "plain": Plain(x),
+                 "plain-channels-last": Plain(x, channels_last=True),
                  "latentatlas": Ours(x, data.test_x, f"{tmp}/run"),
                  "latentatlas-no-encoder": Ours(x, data.test_x, f"{tmp}/bare", False)}
         seconds: dict[str, list[float]] = {k: [] for k in loops}
@@ -175,8 +182,11 @@ def main() -> None:
         "epoch_seconds": {k: [round(t, 3) for t in v] for k, v in seconds.items()},
         "speedup_vs_example": speedup("example", "latentatlas"),
         "speedup_vs_plain": speedup("plain", "latentatlas"),
+        "speedup_vs_plain_channels_last": speedup("plain-channels-last", "latentatlas"),
         "no_encoder_speedup_vs_example": speedup("example", "latentatlas-no-encoder"),
         "no_encoder_speedup_vs_plain": speedup("plain", "latentatlas-no-encoder"),
+        "no_encoder_speedup_vs_plain_channels_last": speedup("plain-channels-last",
+                                                             "latentatlas-no-encoder"),
         "inversion": inv}, indent=1))
 
 

@@ -159,5 +159,7 @@ def _optimizer_state(path: Path, optimizer: torch.optim.Optimizer,
             raise mismatch
         if v.ndim and v.shape != params[int(pid)].shape:
             raise mismatch
+        if v.ndim:  # in the parameter's memory layout (fused Adam walks both as flat buffers)
+            v = torch.empty_like(params[int(pid)], dtype=v.dtype, device="cpu").copy_(v)
         slots.setdefault(int(pid), {})[slot] = v
     return {"state": slots, "param_groups": groups}
