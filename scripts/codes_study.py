@@ -1,7 +1,8 @@
 """Sentence codes that carry the sentence: the studies behind docs/results.md, "Sentence codes".
 
-    python scripts/codes_study.py grammar    # defaults check; the homotopy claim, AE vs VAE,
-                                             # on grammar and on the harder clauses
+    python scripts/codes_study.py defaults   # grammar's defaults over seeds (word dropout)
+    python scripts/codes_study.py grammar    # the homotopy claim, AE vs VAE, on grammar and
+                                             # on the harder clauses
     python scripts/codes_study.py wordnet    # settings that reconstruct; rate-distortion table
     python scripts/codes_study.py fortunes   # fidelity by length on multi-sentence texts
 
@@ -26,6 +27,7 @@ from latentatlas.atlas.sentences import homotopy_acceptance, knob_table
 from latentatlas.atlas.workflow import sentence_fidelity
 from latentatlas.data import grammar
 from latentatlas.explorer.session import open_run
+from latentatlas.models import rundir
 from latentatlas.plotting import save_length_fidelity
 
 ROOT = Path("runs/codes")
@@ -36,8 +38,13 @@ FIGURES = Path("docs/figures")
 # ELBO, and as a VAE held at 10 nats (a grammar sentence holds about 8.2 nats: log 3 subjects
 # + log 2 tenses + log 2 sentiments + log 10 places + at most log 8 verbs + log 4 adjectives)
 GRAMMAR_DEFAULTS = {"epochs": 15}
-GRAMMAR_DEFAULT_VARIANTS = {"gr-try-wd05": {"word_dropout": 0.5},  # one change each
-                            "gr-try-an1000": {"anneal_steps": 1000}}
+# the defaults over seeds, with the word dropout of before (0.25) and of now (0.5), text-vae
+# and text-ae; and two variants: the old defaults annealing over 1,000 steps, the new ones with
+# z at every decoder step
+SEEDS = (0, 1, 2)
+DEFAULT_CHOICES = {"word_dropout": (0.25, 0.5)}
+GRAMMAR_DEFAULT_VARIANTS = {"gr-try-an1000": {"word_dropout": 0.25, "anneal_steps": 1000},
+                            "gr-try-zall": {"word_dropout": 0.5, "z_every_step": True}}
 GRAMMAR = {"epochs": 15, "z_every_step": True, "word_dropout": 0.25}
 GRAMMAR_MODELS = {"gr-text-ae": ("text-ae", {}), "gr-text-vae": ("text-vae", {}),
                   "gr-text-vae-kl10": ("text-vae", {"kl_target": 10.0})}
@@ -57,10 +64,16 @@ WORDNET_MODELS = {  # name -> (kind, the options that differ)
     "wn-vae-kl10": ("text-vae", {"kl_target": 10.0}),
     "wn-vae-kl25": ("text-vae", {"kl_target": 25.0}),
     "wn-vae-kl50": ("text-vae", {"kl_target": 50.0}),
+    # the autoencoder regularised against the overfitting of wn-ae-30 below: word dropout 0.5
+    # and a cosine learning rate over 30 epochs
+    "wn-ae-reg": ("text-ae", {"word_dropout": 0.5, "epochs": 30, "lr_schedule": "cosine"}),
 }
 # the autoencoder and the 50-nat VAE trained on to 30 epochs: their 12-epoch runs, copied and
-# resumed (the same network, data order and settings; 18 more epochs, constant learning rate)
-LONGER = {"wn-ae-30": ("wn-ae", 30), "wn-vae-kl50-30": ("wn-vae-kl50", 30)}
+# resumed (the same network, data order and settings; 18 more epochs, constant learning rate);
+# then the 30-epoch VAE resumed to 45 with the learning rate on a cosine over all 45 epochs
+# (from a quarter of 1e-3 at epoch 30 down to 0): name -> (base, epochs, training changes)
+LONGER = {"wn-ae-30": ("wn-ae", 30, {}), "wn-vae-kl50-30": ("wn-vae-kl50", 30, {}),
+          "wn-vae-kl50-45": ("wn-vae-kl50-30", 45, {"lr_schedule": "cosine"})}
 FORTUNES = {"epochs": 8, "hidden": (256,), "latent_dim": 64, "z_every_step": True,
             "bidirectional": True, "word_dropout": 0.25, "max_len": 64}
 
@@ -76,25 +89,47 @@ def trained(name: str, kind: str, data: str, retrain: bool, **options) -> str:
     return str(out)
 
 
-def trained_longer(name: str, base: str, epochs: int, retrain: bool) -> str:
-    """runs/codes/NAME: runs/codes/BASE copied and resumed to ``epochs`` epochs."""
+def trained_longer(name: str, base: str, epochs: int, retrain: bool,
+                   changes: dict | None = None) -> str:
+    """runs/codes/NAME: runs/codes/BASE copied and resumed to ``epochs`` epochs, its training
+    settings (``TrainConfig`` fields) changed by ``changes`` before it resumes."""
     out = ROOT / name
     if retrain or not (out / "model.safetensors").is_file() or \
             len(Run.open(out).metrics) < epochs:
         print(f"training {name}: {base} resumed to {epochs} epochs", file=sys.stderr, flush=True)
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(ROOT / base, out)
+        if changes:
+            config = rundir.read_config(out)
+            config["train"].update(changes)
+            rundir.write_config(out, config)
         fit(out=out, resume=True, quiet=False, epochs=epochs)
     return str(out)
 
 
-def grammar_part(retrain: bool, pairs: int) -> dict:
-    defaults = trained("gr-vae-defaults", "text-vae", "grammar", retrain, **GRAMMAR_DEFAULTS)
-    out: dict = {"defaults": {"settings": GRAMMAR_DEFAULTS,
-                              **sentence_fidelity(defaults)["summary"]}}
+def defaults_part(retrain: bool) -> dict:
+    """Grammar's defaults (15 epochs) over seeds: exact reconstructions of the 2,000 test
+    sentences for text-vae (3 seeds) and text-ae (1), word dropout 0.25 against 0.5; then the
+    VAE with one more change per variant (3 seeds each)."""
+    rows: dict = {}
+    for kind, seeds in (("text-vae", SEEDS), ("text-ae", SEEDS[:1])):
+        for wd in DEFAULT_CHOICES["word_dropout"]:
+            for seed in seeds:
+                run = trained(f"seeds/{kind}-wd{wd}-s{seed}", kind, "grammar", retrain,
+                              **GRAMMAR_DEFAULTS, word_dropout=wd, seed=seed)
+                rows[f"{kind}, word dropout {wd}, seed {seed}"] = {
+                    "run": run, **sentence_fidelity(run)["summary"]}
     for name, change in GRAMMAR_DEFAULT_VARIANTS.items():
-        run = trained(name, "text-vae", "grammar", retrain, **GRAMMAR_DEFAULTS, **change)
-        out[f"defaults but {change}"] = {"run": run, **sentence_fidelity(run)["summary"]}
+        for seed in SEEDS if name != "gr-try-an1000" else SEEDS[:1]:
+            run = trained(f"seeds/{name}-s{seed}", "text-vae", "grammar", retrain,
+                          **GRAMMAR_DEFAULTS, **change, seed=seed)
+            rows[f"text-vae, {change}, seed {seed}"] = {
+                "run": run, **sentence_fidelity(run)["summary"]}
+    return rows
+
+
+def grammar_part(retrain: bool, pairs: int) -> dict:
+    out: dict = {}
     for data, models, accepts in (("grammar", GRAMMAR_MODELS, grammar.accepts),
                                   ("clauses", CLAUSES_MODELS, grammar.accepts_clauses)):
         for name, (kind, extra) in models.items():
@@ -119,9 +154,9 @@ def wordnet_part(retrain: bool) -> dict:
         f = sentence_fidelity(run)
         rows[name] = {"kind": kind, **extra, **f["summary"]}
         by_len[name] = f["by_length"]
-    for name, (base, epochs) in LONGER.items():
-        f = sentence_fidelity(trained_longer(name, base, epochs, retrain))
-        rows[name] = {**rows[base], "epochs": epochs, **f["summary"]}
+    for name, (base, epochs, changes) in LONGER.items():
+        f = sentence_fidelity(trained_longer(name, base, epochs, retrain, changes))
+        rows[name] = {**rows[base], "epochs": epochs, **changes, **f["summary"]}
         by_len[name] = f["by_length"]
     save_length_fidelity(by_len, FIGURES / "fidelity-wordnet.png",
                          "wordnet test sentences: reconstruction by length")
@@ -169,12 +204,13 @@ def fortunes_part(retrain: bool) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=["grammar", "wordnet", "fortunes"])
+    p.add_argument("part", choices=["defaults", "grammar", "wordnet", "fortunes"])
     p.add_argument("--retrain", action="store_true")
     p.add_argument("--pairs", type=int, default=300, help="grammar: homotopy pairs")
     a = p.parse_args()
     run_part("codes_study.py", ROOT, a.part,
-             {"grammar": lambda: grammar_part(a.retrain, a.pairs),
+             {"defaults": lambda: defaults_part(a.retrain),
+              "grammar": lambda: grammar_part(a.retrain, a.pairs),
               "wordnet": lambda: wordnet_part(a.retrain),
               "fortunes": lambda: fortunes_part(a.retrain)}[a.part])
 

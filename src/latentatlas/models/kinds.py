@@ -53,7 +53,7 @@ class Options:
     obs_scale: float | str = 0.1
     beta: float = 1.0
     cell: str | None = None
-    word_dropout: float = 0.25
+    word_dropout: float = 0.5
     anneal: str = "logistic"
     anneal_steps: int = 2000
     free_bits: float = 0.0

@@ -53,7 +53,7 @@ class TextModelConfig:
     hidden: int = 256
     latent_dim: int = 16
     cell: str = "gru"  # "gru" or "lstm"
-    word_dropout: float = 0.25
+    word_dropout: float = 0.5
     anneal: str = "logistic"  # "logistic", "linear" or "none"
     anneal_steps: int = 2000
     free_bits: float = 0.0
