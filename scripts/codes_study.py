@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from study import run_part
+from study import run_part, trained_run
 
 from latentatlas import Run, fit, load
 from latentatlas.atlas import Knobs, run_codes
@@ -80,13 +80,7 @@ FORTUNES = {"epochs": 8, "hidden": (256,), "latent_dim": 64, "z_every_step": Tru
 
 def trained(name: str, kind: str, data: str, retrain: bool, **options) -> str:
     """runs/codes/NAME, trained now unless it already holds a finished run."""
-    out = ROOT / name
-    if retrain or not (out / "model.safetensors").is_file():
-        print(f"training {name}: {kind} on {data} {options}", file=sys.stderr, flush=True)
-        t = time.perf_counter()
-        fit(kind, data, out, force=True, quiet=False, **options)
-        print(f"  {name}: {(time.perf_counter() - t) / 60:.1f} min", file=sys.stderr)
-    return str(out)
+    return str(trained_run(ROOT, name, kind, data, retrain, **options))
 
 
 def trained_longer(name: str, base: str, epochs: int, retrain: bool,

@@ -15,14 +15,13 @@ docs/figures/. 2 torch threads; run one part at a time, alone.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
-from study import run_part
+from study import run_part, trained_run
 
-from latentatlas import Run, fit, load
+from latentatlas import Run, load
 from latentatlas.atlas.quality import class_coverage, classifier_features, frechet_distance
 from latentatlas.atlas.workflow import (
     interpolation_strip,
@@ -52,14 +51,8 @@ MODELS = {  # name -> (kind, options)
 
 
 def trained(name: str, retrain: bool) -> str:
-    out = ROOT / name
     kind, options = MODELS[name]
-    if retrain or not (out / "model.safetensors").is_file():
-        print(f"training {name}: {kind} {options}", file=sys.stderr, flush=True)
-        t = time.perf_counter()
-        fit(kind, "fashion-mnist", out, force=True, quiet=False, **options)
-        print(f"  {name}: {(time.perf_counter() - t) / 60:.1f} min", file=sys.stderr)
-    return str(out)
+    return str(trained_run(ROOT, name, kind, "fashion-mnist", retrain, **options))
 
 
 def quality_part(retrain: bool) -> dict:

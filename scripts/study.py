@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,3 +24,18 @@ def run_part(script: str, root: Path, part: str, make: Callable[[], dict[str, An
     text = json.dumps(result, indent=1)
     (root / f"{part}.json").write_text(text + "\n")
     print(text)
+
+
+def trained_run(root: Path, name: str, kind: str, data: str, retrain: bool = False,
+                quiet: bool = False, **options: Any) -> Path:
+    """ROOT/NAME, a ``kind`` run on ``data`` trained now (``latentatlas.fit`` with
+    ``options``) unless it already holds a finished run or ``retrain``; the time on stderr."""
+    from latentatlas import fit
+
+    out = root / name
+    if retrain or not (out / "model.safetensors").is_file():
+        print(f"training {name}: {kind} on {data} {options}", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        fit(kind, data, out, force=True, quiet=quiet, **options)
+        print(f"  {name}: {(time.perf_counter() - t) / 60:.1f} min", file=sys.stderr)
+    return out

@@ -207,3 +207,44 @@ def save_path_comparison(strips: dict[str, torch.Tensor], measures: dict[str, li
         fig.suptitle(plain(title))
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def save_answers(panels: dict[str, dict], data: tuple[torch.Tensor, torch.Tensor],
+                 path: str | Path, names: tuple[list[str], list[str]] = (["x"], ["y"]),
+                 title: str = "") -> Path:
+    """A regression set and models' answers, a panel per model (PNG): the data in grey, each
+    sampled answer coloured by whether it is right (green) or not (red), the point answers in
+    blue beneath them. 1-D x and y: y over x; otherwise the answers' first two dimensions
+    (for the arm, elbow over shoulder). ``panels``: name -> ``Run.answers`` result;
+    ``data``: (x, y)."""
+    path = png_path(path)
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.4), squeeze=False)
+    x, y = data
+    one_d = x.shape[1] == 1 and y.shape[1] == 1
+
+    def plane(inputs: torch.Tensor, answers: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        if one_d:
+            return inputs[:, 0].numpy(), answers[:, 0].numpy()
+        return answers[:, 0].numpy(), answers[:, 1].numpy()
+
+    for ax, (name, a) in zip(axes[0], panels.items(), strict=True):
+        ax.scatter(*plane(x, y), s=2, color="0.75", linewidths=0, label="data")
+        ax.scatter(*plane(a["inputs"], a["points"]), s=6, color="tab:blue", linewidths=0,
+                   label="point answer")  # under the samples (a squared-error model's match)
+        n = a["samples"].shape[1]
+        inputs = a["inputs"].repeat_interleave(n, 0)
+        answers, right = a["samples"].flatten(0, 1), a["on_data"].flatten()
+        for mask, colour, label in ((right, "tab:green", "sample, right"),
+                                    (~right, "tab:red", "sample, wrong")):
+            if mask.any():
+                ax.scatter(*plane(inputs[mask], answers[mask]), s=3, color=colour,
+                           linewidths=0, label=label)
+        ax.set_title(plain(f"{name}: {a['on_data_rate']:.0%} of samples right"), fontsize=10)
+        ax.set_xlabel(names[0][0] if one_d else names[1][0])
+        ax.set_ylabel(names[1][0] if one_d else names[1][1])
+    axes[0][0].legend(fontsize=7, markerscale=4, loc="best")
+    if title:
+        fig.suptitle(plain(title))
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=110)

@@ -188,6 +188,35 @@ class Run:
         return {"pairs": len(ends), "steps": steps, "method": method,
                 "latent": path_quality(clf, x, latent), "pixel": path_quality(clf, x, pixel)}
 
+    def answers(self, x: torch.Tensor | None = None, n: int = 1,
+                seed: int = 0) -> dict[str, Any]:
+        """A regression run's answers for inputs ``x`` (M, dx; default the test inputs): ``n``
+        drawn from its predicted distribution per input (``samples`` (M, n, dy)) and its point
+        answer (``points`` (M, dy)); with the dataset's truth (``data.pairs.on_data``) whether
+        each is right (``on_data`` (M, n), ``on_data_point`` (M,)) and the shares that are."""
+        self.require("regression", "answers nothing: answers need a regressor or mdn run")
+        data = self.dataset
+        try:
+            x = data.test_x if x is None else torch.as_tensor(x, dtype=torch.float32)
+        except (ValueError, TypeError):
+            raise OptionError("x", "inputs must be numbers, all of one length") from None
+        if x.ndim != 2 or x.shape[1] != data.x_dim:
+            got = x.shape[-1] if x.ndim else 1
+            raise OptionError("x", f"must be {data.x_dim} number{'s' if data.x_dim > 1 else ''} "
+                                   f"({', '.join(data.x_names)}) for {self.path}, got {got}")
+        if n < 1:
+            raise OptionError("n", f"must be at least 1, got {n}")
+        model = self.model
+        samples = model.sample(x, n, generator=torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            points = model.predict(x)
+        right = data.on_data(x.repeat_interleave(n, 0), samples.flatten(0, 1)).view(len(x), n)
+        right_point = data.on_data(x, points)
+        return {"inputs": x, "samples": samples, "points": points, "on_data": right,
+                "on_data_point": right_point, "x_names": data.x_names, "y_names": data.y_names,
+                "on_data_rate": float(right.float().mean()),
+                "on_data_rate_point": float(right_point.float().mean())}
+
     def info(self) -> dict[str, Any]:
         """What the run holds: kind, model config, data, parameters, epochs, last metrics."""
         metrics = self.metrics
@@ -339,7 +368,7 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
 
 def _data_spec(kind: Kind, name: str, o: Options) -> dict[str, Any]:
     """The dataset spec stored in config.json: what reloads the same items."""
-    if kind.text:
+    if kind.text or kind.regression:
         spec: dict[str, Any] = {"name": name, "seed": o.data_seed, "n_train": o.n_train,
                                 "n_test": o.n_test}
     else:

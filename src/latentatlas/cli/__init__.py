@@ -33,11 +33,12 @@ def build_parser() -> Parser:
     return p
 
 
-_NEGATIVE_VALUE_OPTIONS = ("--alphas",)
+_NEGATIVE_VALUE_OPTIONS = ("--alphas", "--x")
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:
-    """``--alphas -3:3:7`` -> ``--alphas=-3:3:7``: argparse takes -3:3:7 for an option."""
+    """``--alphas -3:3:7`` -> ``--alphas=-3:3:7`` (and ``--x -0.5,1``): argparse takes a
+    value that starts with a minus for an option."""
     out: list[str] = []
     i = 0
     while i < len(argv):
@@ -58,7 +59,7 @@ NEEDS = {command: (("latent",), "has no latent space; {command} needs a VAE, aut
                          "concept", "concepts", "traverse", "entangle", "disentangle",
                          "explore", "export", "similarity", "translate", "transfer")}
 NEEDS.update({
-    "sample": (("generates",), "generates nothing to sample"),
+    "sample": (("samples",), "generates nothing to sample"),
     "generate": (("prompted",), "is not a language model; generate needs an lm or attn-lm "
                                 "run"),
     "cells": (("prompted",), "is not a language model; cells needs an lm or attn-lm run"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 from typing import Any
@@ -28,6 +29,17 @@ def widths(text: str) -> tuple[int, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected widths like 400 or 512,256, got {text!r}") \
             from None
+
+
+def numbers(text: str) -> list[float]:
+    """``0.5`` or ``0.3,-1.2`` -> a list of finite floats (one input of a regression run)."""
+    try:
+        values = [float(t) for t in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected numbers like 0.5 or 0.3,-1.2, got {text!r}")
+    return values
 
 
 def obs_scale(text: str) -> float | str:

@@ -11,6 +11,7 @@ from .common import (
     as_flags,
     decoding,
     emit,
+    numbers,
     obs_scale,
     positive_int,
     require_png,
@@ -81,6 +82,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--no-encoder", dest="gan_encoder", action="store_const", const=False,
                    help="gan: train no encoder alongside (codes then come from latent "
                         "inversion by optimisation, hundreds of generator passes an item)")
+    t.add_argument("--variance", action="store_true",
+                   help="regressor: predict a variance too (Gaussian NLL) instead of a point "
+                        "(squared error)")
+    t.add_argument("--variance-head", choices=["exp", "softplus"],
+                   help="regressor --variance, mdn: a scale from a raw output by exp (of a "
+                        "log-variance; default) or softplus")
+    t.add_argument("--components", type=positive_int,
+                   help="mdn: mixture components (default 5)")
     t.add_argument("--window", type=positive_int,
                    help="attn-lm: the recent states each prediction attends over")
     t.add_argument("--max-len", type=positive_int, help="tokens per sentence")
@@ -152,6 +161,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "each")
     s.add_argument("--words", type=positive_int,
                    help="text: generate until this many words instead of -n sentences")
+    s.add_argument("--x", action="append", type=numbers, metavar="V[,V]",
+                   help="regressor/mdn: an input (its numbers comma-separated; repeatable); -n "
+                        "answers are drawn for each (default: one for each test input)")
     add_decoding_args(s)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data-dir")
@@ -280,6 +292,10 @@ def cmd_info(a: argparse.Namespace) -> int:
 def cmd_sample(a: argparse.Namespace) -> int:
     if run_kind(a.run).text:
         return _sample_text(a)
+    if run_kind(a.run).regression:
+        return _sample_answers(a)
+    if a.x is not None:
+        raise OptionError("x", "is for regressor and mdn runs")
     if a.context is not None:
         raise OptionError("context", "is for language models; a conditional GAN takes --class")
     from ..atlas.workflow import sample_images
@@ -296,6 +312,42 @@ def cmd_sample(a: argparse.Namespace) -> int:
     emit({"run": a.run, "out": str(out), "samples": len(images), "source": source,
           "seed": a.seed, **chosen}, a.json,
          f"wrote {out}: {len(images)} samples from the {source} distribution{which}")
+    return 0
+
+
+def _sample_answers(a: argparse.Namespace) -> int:
+    """Answers drawn from a regression run's predicted distribution: for each --x, or one per
+    test input; --out draws them over the data."""
+    from .. import Run
+    from ..plotting import png_path, save_answers
+
+    if a.out:
+        png_path(a.out)
+    run = Run.open(a.run, a.data_dir)
+    n = a.n or (10 if a.x else 1)
+    res = run.answers(a.x, n, a.seed)
+    if a.out:
+        save_answers({run.path.name: res}, (run.dataset.test_x, run.dataset.test_y), a.out,
+                     (res["x_names"], res["y_names"]), f"{run.kind.name} on {run.dataset.name}")
+    rows = [{"x": xi.tolist(), "samples": s.tolist(), "point": p.tolist(),
+             "on_data": r.tolist(), "on_data_point": bool(rp)}
+            for xi, s, p, r, rp in zip(res["inputs"], res["samples"], res["points"],
+                                       res["on_data"], res["on_data_point"], strict=True)]
+    result = {"run": a.run, "n": n, "inputs": len(rows), "seed": a.seed,
+              "on_data_rate": round(res["on_data_rate"], 4),
+              "on_data_rate_point": round(res["on_data_rate_point"], 4),
+              "out": a.out, "answers": rows if a.x else rows[:0]}
+
+    def fmt(v: list[float]) -> str:
+        return ",".join(f"{t:.3f}" for t in v)
+
+    lines = [f"x={fmt(r['x'])}: " + " ".join(fmt(s) for s in r["samples"])
+             + f"  (point {fmt(r['point'])}; {sum(r['on_data'])}/{n} samples right)"
+             for r in rows] if a.x else []
+    lines.append(f"{res['on_data_rate']:.1%} of {len(rows) * n:,} sampled answers right, "
+                 f"{res['on_data_rate_point']:.1%} of point answers"
+                 + (f"; wrote {a.out}" if a.out else ""))
+    emit(result, a.json, "\n".join(lines))
     return 0
 
 

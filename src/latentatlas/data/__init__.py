@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import OptionError, UserError
 from .base import ImageData, sample_indices, taken_text
 from .idx_sets import fetch, locate, missing_message
+from .pairs import PAIR_SETS
 from .shapes import load_shapes
 from .small_sets import load_digits, load_folder, resize
 
@@ -37,6 +38,10 @@ DATASETS = {
                     "relative clause (text)", "20,000"),
         DatasetInfo("text:PATH", "one text per line, optional TSV label/context (text)",
                     "yours"),
+        DatasetInfo("inverse-sine", "y from x = y + 0.3 sin(2 pi y) + noise: one x, up to "
+                    "three answers (regression)", "20,000 + 2,000"),
+        DatasetInfo("arm", "a two-link arm's joint angles from its hand's position: two "
+                    "answers per hand (regression)", "20,000 + 2,000"),
     ]
 }
 
@@ -100,6 +105,8 @@ def load_dataset(
     elif spec.split(":")[0] in ("wordnet", "fortunes", "grammar", "clauses", "text"):
         raise UserError(f"{spec!r} is a text dataset; train a text model on it "
                         "(a text-vae)")
+    elif spec in PAIR_SETS:
+        raise UserError(f"{spec!r} is a regression set; train a regressor or an mdn on it")
     else:
         known = ", ".join(DATASETS)
         raise UserError(f"unknown dataset {spec!r}; known: {known}")

@@ -9,6 +9,7 @@ and capability flags that commands ask instead of comparing names:
     text        trained on texts; the run carries its vocabulary (vocab.json)
     generates   makes new items (sample)
     adversarial a GAN: a generator and a critic, trained in turns
+    regression  predicts answers y from inputs x (a regression set of ``data.pairs``)
     classifier  has a classifier head (explain, maximize)
     prompted    continues a prompt token by token (generate, cells)
 
@@ -29,6 +30,7 @@ from .gan import GAN, GANConfig
 from .image import PRESETS, ImageModelConfig, ImageVAE
 from .image_classifier import ImageClassifier, ImageClassifierConfig
 from .lm import LanguageModel, LMConfig
+from .regression import Regressor, RegressorConfig
 from .softmax import resolve_softmax
 from .text import SentenceVAE, TextModelConfig
 
@@ -72,6 +74,9 @@ class Options:
     max_vocab: int = 20000
     gan_loss: str = "ns"
     gan_encoder: bool = True
+    variance: bool = False
+    variance_head: str = "exp"
+    components: int = 5
 
     def validate(self) -> None:
         """An OptionError for a value no kind can use."""
@@ -107,6 +112,7 @@ class Kind:
     classifier: bool = False
     prompted: bool = False
     adversarial: bool = False
+    regression: bool = False
     # training defaults of this kind where the user gives none (a GAN's learning rate)
     train_defaults: dict[str, Any] = field(default_factory=dict)
     # options this kind refuses (the others it does not read are simply unused)
@@ -118,8 +124,13 @@ class Kind:
         return f"{'an' if self.name[0] in 'aeiou' else 'a'} {self.name}"
 
     @property
+    def samples(self) -> bool:
+        """``sample`` works: a generator, or a regressor (answers drawn for inputs)."""
+        return self.generates or self.regression
+
+    @property
     def unit(self) -> str:
-        """What one item is, for "nats per ...": a text or an image (item)."""
+        """What one item is, for "nats per ...": a text, or an item (an image, an x-y pair)."""
         return "text" if self.text else "item"
 
     def summary(self, last: dict[str, Any]) -> str:
@@ -236,6 +247,41 @@ def _image_report(r: dict[str, Any]) -> str:
 
 def _accuracy(last: dict[str, Any]) -> str:
     return f", accuracy {last.get('test_accuracy', float('nan')):.3f}"
+
+
+# ---- regression ----------------------------------------------------------------------------
+
+def _regressor_config(mixture: bool) -> Callable[[Options, Any, Any], dict[str, Any]]:
+    def configure(o: Options, data, vocab) -> dict[str, Any]:
+        head = "mixture" if mixture else "gaussian" if o.variance else "mse"
+        return RegressorConfig(
+            x_dim=data.x_dim, y_dim=data.y_dim, hidden=tuple(o.hidden or (64, 64)), head=head,
+            variance_head=o.variance_head, components=o.components if mixture else 1,
+            truth=data.name, y_names=data.y_names).to_dict()
+    return configure
+
+
+def _pairs(config: dict[str, Any], vocab, data, split: str) -> Batch:
+    return (data.train_x, data.train_y) if split == "train" else (data.test_x, data.test_y)
+
+
+def _describe_regressor(m: dict[str, Any]) -> str:
+    head = {"mse": "squared error", "gaussian": f"predicted variance ({m['variance_head']})",
+            "mixture": f"{m['components']} mixture components"}[m["head"]]
+    return f"mlp {list(m['hidden'])}, {m['x_dim']} -> {m['y_dim']}, {head}"
+
+
+def _regression_report(r: dict[str, Any]) -> str:
+    rate = (f"  on data {r['test_on_data_rate']:.3f} (point {r['test_on_data_rate_point']:.3f})"
+            if "test_on_data_rate" in r else "")
+    return (f"epoch {r['epoch']:3d}  train {r['train_loss']:.4f}  test nll "
+            f"{r['test_nll']:.3f} nats/item  mse {r['test_mse']:.4f}{rate}  "
+            f"{r['seconds']:.2f}s")
+
+
+def _regression_headline(last: dict[str, Any]) -> str:
+    return (f"test nll {last.get('test_nll', float('nan')):.3f} nats/item, on-data rate "
+            f"{last.get('test_on_data_rate', float('nan')):.3f}")
 
 
 # ---- texts ---------------------------------------------------------------------------------
@@ -359,7 +405,11 @@ def _perplexity(last: dict[str, Any]) -> str:
 
 _SENTENCE_ONLY = ("kl_target", "softmax", "bidirectional")
 _GAN_ONLY = ("gan_loss", "gan_encoder")
-_IMAGE_ONLY = ("condition", *_GAN_ONLY, *_SENTENCE_ONLY)
+_REGRESSION_ONLY = ("variance", "variance_head", "components")
+_IMAGE_ONLY = ("condition", *_GAN_ONLY, *_SENTENCE_ONLY, *_REGRESSION_ONLY)
+_TEXT_ONLY = ("word_dropout", "anneal", "anneal_steps", "free_bits", "kl_target", "softmax",
+              "bidirectional", "z_every_step", "cell", "embed_dim", "max_len", "tokens",
+              "min_count", "max_vocab", "window")
 for _name, _variational, _help in (("vae", True, "an image VAE"),
                                    ("ae", False, "an image autoencoder")):
     register(Kind(
@@ -381,15 +431,15 @@ register(Kind(
     latent=True, generates=True, adversarial=True, train_defaults={"lr": 2e-4},
     headline=lambda last: (f"test D(real) {last.get('test_real_prob', float('nan')):.2f}, "
                            f"D(fake) {last.get('test_fake_prob', float('nan')):.2f}"),
-    refuses=("likelihood", "obs_scale", "beta", *_SENTENCE_ONLY)))
+    refuses=("likelihood", "obs_scale", "beta", *_SENTENCE_ONLY, *_REGRESSION_ONLY)))
 for _name, _variational, _help in (("text-vae", True, "a sentence VAE"),
                                    ("text-ae", False, "a plain sequence autoencoder")):
     register(Kind(
         _name, SentenceVAE, TextModelConfig, _help, configure=_sentence_config(_variational),
         batch=_sentences, describe=_describe_sentence(_name), report=_text_report,
         quality=_perplexity, text=True, latent=True, generates=True,
-        refuses=("condition", *_GAN_ONLY) if _variational else
-        ("condition", *_GAN_ONLY, "kl_target")))
+        refuses=("condition", *_GAN_ONLY, *_REGRESSION_ONLY) if _variational else
+        ("condition", *_GAN_ONLY, *_REGRESSION_ONLY, "kl_target")))
 for _name, _attention, _help in (("lm", False, "an LSTM language model"),
                                  ("attn-lm", True, "an LSTM language model with attention "
                                                    "over its recent states")):
@@ -397,12 +447,23 @@ for _name, _attention, _help in (("lm", False, "an LSTM language model"),
         _name, LanguageModel, LMConfig, _help, configure=_lm_config(_attention),
         batch=_lm_batch, describe=_describe_lm(_name), report=_text_report,
         quality=_perplexity, text=True, generates=True, prompted=True,
-        refuses=(*_SENTENCE_ONLY, *_GAN_ONLY)))
+        refuses=(*_SENTENCE_ONLY, *_GAN_ONLY, *_REGRESSION_ONLY)))
 register(Kind(
     "text-classifier", TextClassifier, TextClassifierConfig, "a text classifier",
     configure=_text_classifier_config, batch=_labelled_texts, report=_text_classifier_report,
     quality=_accuracy, text=True, classifier=True,
-    refuses=("condition", *_GAN_ONLY, *_SENTENCE_ONLY),
+    refuses=("condition", *_GAN_ONLY, *_SENTENCE_ONLY, *_REGRESSION_ONLY),
     describe=lambda m: (f"text-classifier bi-{m['cell']} hidden {m['hidden']}, "
                         f"{'attention' if m['attention'] else 'mean'} pooling, "
                         f"{len(m['classes'])} classes of {m['label']!r}")))
+for _name, _mixture, _help, _refuses in (
+        ("regressor", False, "an MLP regressor (--variance: it predicts a variance too)",
+         ("components",)),
+        ("mdn", True, "a mixture density network (--components K)", ("variance",))):
+    register(Kind(
+        _name, Regressor, RegressorConfig, _help, configure=_regressor_config(_mixture),
+        batch=_pairs, describe=_describe_regressor, report=_regression_report,
+        headline=_regression_headline, regression=True,
+        train_defaults={"epochs": 40, "lr": 3e-3},  # 20,000 small pairs: more, faster steps
+        refuses=("condition", "likelihood", "obs_scale", "beta", "latent_dim", "arch",
+                 *_GAN_ONLY, *_TEXT_ONLY, *_refuses)))

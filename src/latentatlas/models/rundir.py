@@ -15,6 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..data import load_spec
+from ..data.pairs import load_pairs_spec
 from ..data.text import load_text_spec
 from ..data.vocab import Vocab
 from ..errors import UserError
@@ -161,9 +162,11 @@ def load_run_data(run_dir: str | Path, data_dir: str | Path | None = None):
 
 
 def load_data(kind: Kind, spec: dict[str, Any], data_dir: str | Path | None = None):
-    """The dataset ``spec`` describes, as the ``kind`` reads it (texts or images)."""
+    """The dataset ``spec`` describes, as the ``kind`` reads it (texts, images or x-y pairs)."""
     if kind.text:
         return load_text_spec(spec, data_dir)
+    if kind.regression:
+        return load_pairs_spec(spec)
     return load_spec(spec, data_dir)
 
 
