@@ -248,3 +248,31 @@ def save_answers(panels: dict[str, dict], data: tuple[torch.Tensor, torch.Tensor
         fig.suptitle(plain(title))
     fig.tight_layout()
     return save_figure(fig, path, dpi=110)
+
+
+def save_attack(images: torch.Tensor, adversarial: torch.Tensor, before: list[str],
+                after: list[str], path: str | Path, columns: int = 8, title: str = "") -> Path:
+    """An attack's first ``columns`` items (PNG): a row of originals with their predicted
+    classes, a row of the perturbations (x10, around mid grey), a row of the adversarial
+    images with their new predictions."""
+    path = png_path(path)
+    plt = pyplot()
+    k = min(columns, len(images))
+    rows = (("original", images[:k], before), ("change x10", 0.5 + 10 * (adversarial[:k]
+            - images[:k]), None), ("adversarial", adversarial[:k], after))
+    fig, axes = plt.subplots(3, k, figsize=(1.5 * k, 5.0), squeeze=False)
+    for r, (name, batch, names) in enumerate(rows):
+        for i in range(k):
+            ax = axes[r][i]
+            img = batch[i].clamp(0, 1).permute(1, 2, 0).squeeze(-1).numpy()
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if names is not None:
+                ax.set_title(_short(names[i], 14), fontsize=8)
+            if i == 0:
+                ax.set_ylabel(name, fontsize=8)
+    if title:
+        fig.suptitle(plain(title), fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=110)

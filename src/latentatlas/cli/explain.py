@@ -46,6 +46,29 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true")
     add_cells_parser(sub)
     add_maximize_parser(sub)
+    add_attack_parser(sub)
+
+
+def add_attack_parser(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser("attack", help="adversarial examples against an image classifier "
+                                      "(FGSM, PGD): success rate, size of the change, "
+                                      "confidence")
+    t.set_defaults(func=cmd_attack)
+    t.add_argument("run")
+    t.add_argument("--method", choices=["fgsm", "pgd"], default="pgd")
+    t.add_argument("--eps", type=float, default=0.1,
+                   help="the largest change of a pixel (L-infinity, pixel values in [0, 1])")
+    t.add_argument("--target", metavar="CLASS",
+                   help="a targeted attack: make each image this class (default: any wrong "
+                        "class)")
+    t.add_argument("-n", type=positive_int, default=100, help="test images to attack")
+    t.add_argument("--steps", type=positive_int, default=20, help="pgd: projected steps")
+    t.add_argument("--noise", action="store_true",
+                   help="attack -n images of uniform noise instead (needs --target)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--data-dir")
+    t.add_argument("--out", help="PNG: originals, the change x10, the adversarial images")
+    t.add_argument("--json", action="store_true")
 
 
 def add_maximize_parser(sub: argparse._SubParsersAction) -> None:
@@ -71,6 +94,34 @@ def add_maximize_parser(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--data-dir")
     m.add_argument("--out", help="images: PNG of the start and the optimised image")
     m.add_argument("--json", action="store_true")
+
+
+def cmd_attack(a: argparse.Namespace) -> int:
+    from ..explain.workflow import attack_run
+    from ..plotting import png_path, save_attack
+
+    if a.out:
+        png_path(a.out)
+    r = attack_run(a.run, a.method, a.eps, a.n, a.target, a.steps, a.noise, a.seed,
+                   a.data_dir)
+    if a.out:
+        save_attack(r["images"], r["adversarial"], r["classes_before"], r["classes_after"],
+                    a.out, title=f"{a.method} eps {a.eps:g}"
+                    + (f" toward {r['target_class']}" if r["target_class"] else ""))
+    keep = ("run", "method", "eps", "steps", "target_class", "source", "n", "attacked",
+            "success_rate", "linf_mean", "l2_mean", "confidence_before", "confidence_after",
+            "accuracy_before", "accuracy_after", "target_confidence_after")
+    result = {k: r[k] for k in keep if k in r} | {"out": a.out}
+    rate = "n/a" if r["success_rate"] is None else f"{r['success_rate']:.1%}"
+    goal = f"toward {r['target_class']}" if r["target_class"] else "untargeted"
+    text = (f"{a.method} eps {a.eps:g} {goal} on {r['n']} {r['source']}: success {rate} of "
+            f"{r['attacked']}; change L-inf {r['linf_mean']:.3f}, L2 {r['l2_mean']:.2f}; "
+            f"confidence {r['confidence_before']:.3f} -> {r['confidence_after']:.3f}"
+            + (f"; accuracy {r['accuracy_before']:.3f} -> {r['accuracy_after']:.3f}"
+               if "accuracy_before" in r else "")
+            + (f"\nwrote {a.out}" if a.out else ""))
+    emit(result, a.json, text)
+    return 0
 
 
 def cmd_maximize(a: argparse.Namespace) -> int:

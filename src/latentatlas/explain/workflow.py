@@ -116,6 +116,41 @@ def maximize_run(run: str | Path, cls: str | None = None, neuron: str | None = N
     return maximize_image(model, cls, neuron, start=image, start_name=name, seed=seed, **params)
 
 
+def attack_run(run: str | Path, method: str = "pgd", eps: float = 0.1, n: int = 100,
+               target: str | None = None, steps: int = 20, noise: bool = False, seed: int = 0,
+               data_dir: str | Path | None = None) -> dict[str, Any]:
+    """``explain.adversarial.attack_images`` on an image classifier run: its first ``n`` test
+    images (or, with ``noise``, ``n`` images of uniform noise, which need a ``target``),
+    untargeted or toward class ``target`` (a name). Adds the run and the class names of the
+    predictions before and after."""
+    from ..data.base import class_index
+    from .adversarial import attack_images
+
+    kind = run_kind(run)
+    if kind.text:
+        raise UserError(f"{run} is a text classifier; attack works on image classifiers "
+                        "(text attacks are not built yet)")
+    if n < 1:
+        raise OptionError("n", f"must be at least 1, got {n}")
+    model = load(run)
+    classes = list(model.config.classes)
+    wanted = None if target is None else class_index(classes, target)
+    if noise:
+        if wanted is None:
+            raise OptionError("target", "is needed with noise: which class should noise become?")
+        g = torch.Generator().manual_seed(seed)
+        x, labels = torch.rand(n, *model.config.image_shape, generator=g), None
+    else:
+        data = load_run_data(run, data_dir)
+        x, labels = data.test_x[:n], data.test_y[:n]
+    out = attack_images(model, x, labels, method, eps, wanted, steps, seed)
+    out.update({"run": str(run), "source": "noise" if noise else "test images",
+                "target_class": None if wanted is None else classes[wanted],
+                "classes_before": [classes[i] for i in out["predicted_before"]],
+                "classes_after": [classes[i] for i in out["predicted_after"]]})
+    return out
+
+
 def read_text_file(path: str | Path) -> str:
     """A UTF-8 text file's contents, or a UserError naming the file."""
     try:
