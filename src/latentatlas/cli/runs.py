@@ -90,6 +90,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "log-variance; default) or softplus")
     t.add_argument("--components", type=positive_int,
                    help="mdn: mixture components (default 5)")
+    t.add_argument("--adversarial", choices=["fgsm", "pgd"],
+                   help="image-classifier: train on adversarial images (Madry et al. 2018)")
+    t.add_argument("--eps", type=float,
+                   help="image-classifier --adversarial: the L-inf budget (pixel values in "
+                        "[0, 1]; default 0.1)")
+    t.add_argument("--attack-steps", type=positive_int,
+                   help="image-classifier --adversarial pgd: steps per batch (default 7)")
     t.add_argument("--window", type=positive_int,
                    help="attn-lm: the recent states each prediction attends over")
     t.add_argument("--max-len", type=positive_int, help="tokens per sentence")

@@ -77,6 +77,9 @@ class Options:
     variance: bool = False
     variance_head: str = "exp"
     components: int = 5
+    adversarial: str | None = None
+    eps: float = 0.1
+    attack_steps: int = 7
 
     def validate(self) -> None:
         """An OptionError for a value no kind can use."""
@@ -192,7 +195,8 @@ def _image_classifier_config(o: Options, data, vocab) -> dict[str, Any]:
     if data.train_y is None or not data.classes:
         raise UserError(f"{data.name} has no labels: an image classifier needs them")
     return ImageClassifierConfig(image_shape=data.image_shape, classes=data.classes,
-                                 hidden=o.hidden or (32, 64, 128)).to_dict()
+                                 hidden=o.hidden or (32, 64, 128), adversarial=o.adversarial,
+                                 eps=o.eps, attack_steps=o.attack_steps).to_dict()
 
 
 def _images(config: dict[str, Any], vocab, data, split: str) -> Batch:
@@ -241,12 +245,16 @@ def _describe_gan(m: dict[str, Any]) -> str:
 def _image_report(r: dict[str, Any]) -> str:
     detail = (f"test accuracy {r['test_accuracy']:.3f}" if "test_accuracy" in r else
               f"(recon {r['test_recon']:.2f}, kl {r['test_kl']:.2f} nats/item)")
+    if "test_robust_accuracy" in r:
+        detail += f", robust {r['test_robust_accuracy']:.3f}"
     return (f"epoch {r['epoch']:3d}  train {r['train_loss']:.2f}  test {r['test_loss']:.2f}"
             f"  {detail}  {r['seconds']:.2f}s  {r['items_per_s']:,.0f} items/s")
 
 
 def _accuracy(last: dict[str, Any]) -> str:
-    return f", accuracy {last.get('test_accuracy', float('nan')):.3f}"
+    robust = (f", robust accuracy {last['test_robust_accuracy']:.3f}"
+              if "test_robust_accuracy" in last else "")
+    return f", accuracy {last.get('test_accuracy', float('nan')):.3f}{robust}"
 
 
 # ---- regression ----------------------------------------------------------------------------
@@ -406,6 +414,7 @@ def _perplexity(last: dict[str, Any]) -> str:
 _SENTENCE_ONLY = ("kl_target", "softmax", "bidirectional")
 _GAN_ONLY = ("gan_loss", "gan_encoder")
 _REGRESSION_ONLY = ("variance", "variance_head", "components")
+_ADVERSARIAL_TRAINING = ("adversarial", "eps", "attack_steps")
 _IMAGE_ONLY = ("condition", *_GAN_ONLY, *_SENTENCE_ONLY, *_REGRESSION_ONLY)
 _TEXT_ONLY = ("word_dropout", "anneal", "anneal_steps", "free_bits", "kl_target", "softmax",
               "bidirectional", "z_every_step", "cell", "embed_dim", "max_len", "tokens",
@@ -417,7 +426,7 @@ for _name, _variational, _help in (("vae", True, "an image VAE"),
         batch=_images, report=_image_report,
         describe=lambda m, n=_name: (f"{n} {m['arch']} hidden {list(m['hidden'])} latent "
                                      f"{m['latent_dim']}"),
-        latent=True, generates=True, refuses=_IMAGE_ONLY))
+        latent=True, generates=True, refuses=(*_IMAGE_ONLY, *_ADVERSARIAL_TRAINING)))
 register(Kind(
     "image-classifier", ImageClassifier, ImageClassifierConfig, "a small CNN image classifier",
     configure=_image_classifier_config, batch=_labelled_images, report=_image_report,
@@ -431,15 +440,17 @@ register(Kind(
     latent=True, generates=True, adversarial=True, train_defaults={"lr": 2e-4},
     headline=lambda last: (f"test D(real) {last.get('test_real_prob', float('nan')):.2f}, "
                            f"D(fake) {last.get('test_fake_prob', float('nan')):.2f}"),
-    refuses=("likelihood", "obs_scale", "beta", *_SENTENCE_ONLY, *_REGRESSION_ONLY)))
+    refuses=("likelihood", "obs_scale", "beta", *_SENTENCE_ONLY, *_REGRESSION_ONLY,
+             *_ADVERSARIAL_TRAINING)))
 for _name, _variational, _help in (("text-vae", True, "a sentence VAE"),
                                    ("text-ae", False, "a plain sequence autoencoder")):
     register(Kind(
         _name, SentenceVAE, TextModelConfig, _help, configure=_sentence_config(_variational),
         batch=_sentences, describe=_describe_sentence(_name), report=_text_report,
         quality=_perplexity, text=True, latent=True, generates=True,
-        refuses=("condition", *_GAN_ONLY, *_REGRESSION_ONLY) if _variational else
-        ("condition", *_GAN_ONLY, *_REGRESSION_ONLY, "kl_target")))
+        refuses=("condition", *_GAN_ONLY, *_REGRESSION_ONLY, *_ADVERSARIAL_TRAINING)
+        if _variational else
+        ("condition", *_GAN_ONLY, *_REGRESSION_ONLY, *_ADVERSARIAL_TRAINING, "kl_target")))
 for _name, _attention, _help in (("lm", False, "an LSTM language model"),
                                  ("attn-lm", True, "an LSTM language model with attention "
                                                    "over its recent states")):
@@ -447,12 +458,13 @@ for _name, _attention, _help in (("lm", False, "an LSTM language model"),
         _name, LanguageModel, LMConfig, _help, configure=_lm_config(_attention),
         batch=_lm_batch, describe=_describe_lm(_name), report=_text_report,
         quality=_perplexity, text=True, generates=True, prompted=True,
-        refuses=(*_SENTENCE_ONLY, *_GAN_ONLY, *_REGRESSION_ONLY)))
+        refuses=(*_SENTENCE_ONLY, *_GAN_ONLY, *_REGRESSION_ONLY, *_ADVERSARIAL_TRAINING)))
 register(Kind(
     "text-classifier", TextClassifier, TextClassifierConfig, "a text classifier",
     configure=_text_classifier_config, batch=_labelled_texts, report=_text_classifier_report,
     quality=_accuracy, text=True, classifier=True,
-    refuses=("condition", *_GAN_ONLY, *_SENTENCE_ONLY, *_REGRESSION_ONLY),
+    refuses=("condition", *_GAN_ONLY, *_SENTENCE_ONLY, *_REGRESSION_ONLY,
+             *_ADVERSARIAL_TRAINING),
     describe=lambda m: (f"text-classifier bi-{m['cell']} hidden {m['hidden']}, "
                         f"{'attention' if m['attention'] else 'mean'} pooling, "
                         f"{len(m['classes'])} classes of {m['label']!r}")))
@@ -466,4 +478,4 @@ for _name, _mixture, _help, _refuses in (
         headline=_regression_headline, regression=True,
         train_defaults={"epochs": 40, "lr": 3e-3},  # 20,000 small pairs: more, faster steps
         refuses=("condition", "likelihood", "obs_scale", "beta", "latent_dim", "arch",
-                 *_GAN_ONLY, *_TEXT_ONLY, *_refuses)))
+                 *_GAN_ONLY, *_TEXT_ONLY, *_ADVERSARIAL_TRAINING, *_refuses)))
