@@ -339,19 +339,21 @@ def _sample_answers(a: argparse.Namespace) -> int:
     rows = [{"x": xi.tolist(), "samples": s.tolist(), "point": p.tolist(),
              "on_data": r.tolist(), "on_data_point": bool(rp)}
             for xi, s, p, r, rp in zip(res["inputs"], res["samples"], res["points"],
-                                       res["on_data"], res["on_data_point"], strict=True)]
-    result = {"run": a.run, "n": n, "inputs": len(rows), "seed": a.seed,
+                                       res["on_data"], res["on_data_point"], strict=True)
+            ] if a.x else []  # the given inputs' answers; the test split's only counted
+    result = {"run": a.run, "n": n, "inputs": len(res["inputs"]), "seed": a.seed,
               "on_data_rate": round(res["on_data_rate"], 4),
               "on_data_rate_point": round(res["on_data_rate_point"], 4),
-              "out": a.out, "answers": rows if a.x else rows[:0]}
+              "out": a.out, "answers": rows}
 
     def fmt(v: list[float]) -> str:
         return ",".join(f"{t:.3f}" for t in v)
 
     lines = [f"x={fmt(r['x'])}: " + " ".join(fmt(s) for s in r["samples"])
              + f"  (point {fmt(r['point'])}; {sum(r['on_data'])}/{n} samples right)"
-             for r in rows] if a.x else []
-    lines.append(f"{res['on_data_rate']:.1%} of {len(rows) * n:,} sampled answers right, "
+             for r in rows]
+    lines.append(f"{res['on_data_rate']:.1%} of {len(res['inputs']) * n:,} sampled answers "
+                 f"right, "
                  f"{res['on_data_rate_point']:.1%} of point answers"
                  + (f"; wrote {a.out}" if a.out else ""))
     emit(result, a.json, "\n".join(lines))
