@@ -104,6 +104,11 @@ def test_train_and_eval_from_the_cli(tmp_path):
             "--quiet")
     assert p.returncode == 0, p.stderr
     assert latentatlas.Run.open(tmp_path / "var").config["model"]["head"] == "gaussian"
+    p = cli("sample", out, "--x", "0.5,0.2", "-n", "3", "--json")
+    assert p.returncode == 0, p.stderr
+    assert len(json.loads(p.stdout)["answers"][0]["samples"]) == 3
+    assert_one_error(cli("sample", out, "--per-class"), "--per-class")
+    assert_one_error(cli("sample", out, "--x", "0.5"), "2 numbers")
 
 
 @pytest.mark.parametrize("args,words", [

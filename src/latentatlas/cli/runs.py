@@ -300,6 +300,10 @@ def cmd_sample(a: argparse.Namespace) -> int:
     if run_kind(a.run).text:
         return _sample_text(a)
     if run_kind(a.run).regression:
+        for option, given in (("class", a.label), ("per_class", a.per_class or None),
+                              ("context", a.context), ("source", a.source)):
+            if given is not None:
+                raise OptionError(option, "is not for regressor or mdn runs (they take --x)")
         return _sample_answers(a)
     if a.x is not None:
         raise OptionError("x", "is for regressor and mdn runs")

@@ -116,15 +116,12 @@ class Regressor(nn.Module):
     def nll(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """-log p(y | x), nats per item (B,); the mse head has no distribution (see
         ``forward`` for its reported NLL)."""
-        log_pi, mu, log_s = self.params(x)
-        z = (y[:, None, :] - mu) * torch.exp(-log_s)
-        log_n = (-0.5 * z.pow(2) - log_s - HALF_LOG_2PI).sum(2)  # (B, K)
-        return -torch.logsumexp(log_pi + log_n, 1)
+        return _nll(*self.params(x), y)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """A point answer (B, dy): the mean, or the most probable component's mean."""
         log_pi, mu, _ = self.params(x)
-        return mu[torch.arange(len(x)), log_pi.argmax(1)]
+        return _point(log_pi, mu)
 
     @torch.no_grad()
     def sample(self, x: torch.Tensor, n: int = 1,
@@ -140,14 +137,16 @@ class Regressor(nn.Module):
         return mu[rows, pick] + eps * log_s[rows, pick].exp()
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Loss terms, nats per item: ``loss`` (what training minimises), ``nll``, ``mse``."""
-        point = self.predict(x)
+        """Loss terms, nats per item: ``loss`` (what training minimises), ``nll``, ``mse``
+        (one pass of the network for all three)."""
+        log_pi, mu, log_s = self.params(x)
+        point = _point(log_pi, mu)
         mse = (point - y).pow(2).sum(1).mean()
         if self.config.head == "mse":
             var = (point - y).pow(2).mean(0).detach().clamp_min(1e-12)  # the best shared one
             nll = (0.5 * (point - y).pow(2) / var + 0.5 * var.log() + HALF_LOG_2PI).sum(1)
             return {"loss": mse, "nll": nll.mean().detach(), "mse": mse.detach()}
-        nll = self.nll(x, y).mean()
+        nll = _nll(log_pi, mu, log_s, y).mean()
         return {"loss": nll, "nll": nll.detach(), "mse": mse.detach()}
 
     @torch.no_grad()
@@ -163,3 +162,16 @@ class Regressor(nn.Module):
         self.train(was)
         return {"on_data_rate": float(on_data(self.config.truth, x, sampled).float().mean()),
                 "on_data_rate_point": float(on_data(self.config.truth, x, point).float().mean())}
+
+
+def _nll(log_pi: torch.Tensor, mu: torch.Tensor, log_s: torch.Tensor,
+         y: torch.Tensor) -> torch.Tensor:
+    """-log sum_k pi_k N(y | mu_k, s_k^2) (B,), by log-sum-exp over the components."""
+    z = (y[:, None, :] - mu) * torch.exp(-log_s)
+    log_n = (-0.5 * z.pow(2) - log_s - HALF_LOG_2PI).sum(2)  # (B, K)
+    return -torch.logsumexp(log_pi + log_n, 1)
+
+
+def _point(log_pi: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
+    """The most probable component's mean (B, dy)."""
+    return mu[torch.arange(len(mu)), log_pi.argmax(1)]
