@@ -50,7 +50,33 @@ def test_sample_and_reconstruct_write_pngs(run, tmp_path):
     assert r.size[1] == 2 * (2 * 30 + 2)  # two rows: originals over reconstructions
     p = cli("sample", str(run), "-n", "4", "--out", str(tmp_path / "j.png"), "--json")
     assert json.loads(p.stdout) == {"run": str(run), "out": str(tmp_path / "j.png"),
-                                    "samples": 4, "source": "prior", "seed": 0}
+                                    "samples": 4, "source": "prior", "seed": 0,
+                                    "pixels": "mean"}
+    # a Bernoulli decoder has no scale to show
+    _assert_user_error(cli("sample", str(run), "--pixels", "scale", "--out",
+                           str(tmp_path / "x.png")), "gaussian or laplace")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_per_pixel_scale_trains_evaluates_and_shows_its_scales(tmp_path):
+    out = tmp_path / "pp"
+    p = cli("train", *TINY, "--likelihood", "gaussian", "--obs-scale", "per-pixel", "--out",
+            str(out))
+    assert p.returncode == 0, p.stderr
+    result = json.loads(cli("eval", str(out), "--iw", "10", "--json").stdout)
+    assert result["iw_nll_k10"] < result["loss"] + 1.0
+    shown = {}
+    for pixels in ("mean", "draw", "scale"):
+        p = cli("sample", str(out), "-n", "4", "--pixels", pixels, "--json", "--out",
+                str(tmp_path / f"{pixels}.png"))
+        assert p.returncode == 0, p.stderr
+        shown[pixels] = json.loads(p.stdout)
+    assert 0.01 <= shown["scale"]["scale_mean"] <= shown["scale"]["scale_max"] <= 1.0
+    mean, draw = (Image.open(tmp_path / f"{k}.png").tobytes() for k in ("mean", "draw"))
+    assert mean != draw  # the draws carry the likelihood's pixel noise
+    _assert_user_error(cli("train", *TINY, "--obs-scale", "per-pixel", "--out",
+                           str(tmp_path / "b")), "bernoulli")
+    assert not (tmp_path / "b").exists()
 
 
 def test_autoencoder_samples_from_a_fitted_gaussian(tmp_path):

@@ -176,6 +176,7 @@ def test_resume_needs_a_checkpoint_and_force_needs_a_run(tmp_path):
 @pytest.mark.parametrize("likelihood,scale,arch,kind", [
     ("bernoulli", 0.1, "conv", "vae"), ("continuous-bernoulli", 0.1, "mlp", "vae"),
     ("gaussian", "learned", "mlp", "vae"), ("laplace", 0.2, "conv", "ae"),
+    ("gaussian", "per-pixel", "conv", "vae"), ("laplace", "per-pixel", "mlp", "vae"),
 ])
 def test_every_likelihood_and_arch_trains(tmp_path, likelihood, scale, arch, kind):
     data = load_dataset("shapes", n_train=256, n_test=64)
@@ -191,6 +192,12 @@ def test_every_likelihood_and_arch_trains(tmp_path, likelihood, scale, arch, kin
     assert all(map(math.isfinite, losses)) and losses[-1] < losses[0]
     if scale == "learned":
         assert model.likelihood.log_scale.item() != pytest.approx(math.log(0.1))
+    if scale == "per-pixel":  # the decoder's second output: a scale for every pixel
+        with torch.no_grad():
+            sigma = model.likelihood.scale(model.decoder_output(torch.randn(8, 3)))
+        assert sigma.shape == (8, *data.image_shape) and float(sigma.std()) > 0
+        assert model.decode(torch.randn(8, 3)).shape == (8, *data.image_shape)
+        assert math.isfinite(float(model.iw_log_likelihood(data.test_x[:8], 4).mean()))
 
 
 def test_a_cosine_schedule_ends_near_zero_and_resumes_exactly(tmp_path):

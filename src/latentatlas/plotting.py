@@ -104,6 +104,31 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None,
     return path
 
 
+def save_image_rows(rows: list[tuple[str, torch.Tensor]], path: str | Path,
+                    title: str = "") -> Path:
+    """Labelled strips of images (PNG): each row a label and its images (values clipped to
+    [0, 1]); rows with fewer images leave their end blank."""
+    path = png_path(path)
+    plt = pyplot()
+    strips = [grid_array(images.clamp(0, 1), len(images)) for _, images in rows]
+    width = max(s.shape[1] for s in strips)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(width / 45, 0.75 * len(rows) + 0.4),
+                             squeeze=False)
+    for ax, (label, _), strip in zip(axes[:, 0], rows, strips, strict=True):
+        ax.imshow(strip, cmap="gray" if strip.ndim == 2 else None, vmin=0, vmax=255,
+                  extent=(0, strip.shape[1], strip.shape[0], 0))
+        ax.set_xlim(0, width)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(_short(label, 22), rotation=0, ha="right", va="center", fontsize=8)
+        for side in ax.spines.values():
+            side.set_visible(False)
+    if title:
+        fig.suptitle(plain(title), fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=110)
+
+
 def save_code_map(xy: np.ndarray, path: str | Path, labels: torch.Tensor | None = None,
              classes: list[str] | None = None, title: str = "",
              manifold: np.ndarray | None = None) -> Path:

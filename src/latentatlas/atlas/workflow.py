@@ -42,13 +42,46 @@ def decode_batched(model, z: torch.Tensor, batch_size: int = 4096) -> torch.Tens
     return torch.cat(out)
 
 
+PIXELS = ("mean", "draw", "scale")
+
+
+def observe_batched(model, z: torch.Tensor, pixels: str = "mean", seed: int = 0,
+                    batch_size: int = 4096) -> torch.Tensor:
+    """(N, D) codes -> (N, C, H, W) images of p(x | z): its mean E[x | z] (``pixels="mean"``),
+    one draw x ~ p(x | z) (``"draw"``: the likelihood's pixel noise included, unclipped), or
+    each pixel's scale, sigma or b in pixel units (``"scale"``: a Gaussian or Laplace
+    likelihood's)."""
+    if pixels not in PIXELS:
+        raise OptionError("pixels", f"must be one of {', '.join(PIXELS)}, got {pixels!r}")
+    if pixels == "mean":
+        return decode_batched(model, z, batch_size)
+    likelihood = getattr(model, "likelihood", None)
+    if likelihood is None:
+        raise OptionError("pixels", f"{pixels} needs a model with a pixel likelihood (a VAE "
+                                    "or autoencoder), not a generator that outputs pixels")
+    if pixels == "scale" and likelihood.scale(torch.zeros(1, likelihood.outputs, 1, 1)) is None:
+        raise OptionError("pixels", f"scale needs a gaussian or laplace likelihood; this model's "
+                                    f"is {likelihood.name}")
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    with torch.no_grad(), progress(len(z), "decoding", "code") as bar:
+        for c in z.split(batch_size):
+            raw = model.decoder_output(c).float()
+            out.append(likelihood.sample(raw, gen) if pixels == "draw" else likelihood.scale(raw))
+            bar.update(len(c))
+    return torch.cat(out)
+
+
 def sample_images(run: str | Path, n: int = 64, source: str | None = None, seed: int = 0,
                   data_dir: str | Path | None = None, label: str | None = None,
-                  per_class: bool = False) -> tuple[torch.Tensor, str]:
+                  per_class: bool = False, pixels: str = "mean") -> tuple[torch.Tensor, str]:
     """``n`` decoded samples (n, C, H, W) and the distribution drawn from: the prior (a VAE's
     N(0, I), a GAN's; the default for both) or a Gaussian fitted to the training codes (an
     autoencoder's). A class-conditional model samples class ``label`` only, or with
-    ``per_class`` ``n`` of each class, class by class (n * classes images)."""
+    ``per_class`` ``n`` of each class, class by class (n * classes images). ``pixels`` says
+    what of p(x | z) each image shows (``observe_batched``): the mean, a draw, or the scale."""
+    if pixels not in PIXELS:
+        raise OptionError("pixels", f"must be one of {', '.join(PIXELS)}, got {pixels!r}")
     model = load(run)
     prior = model.is_variational or hasattr(model, "prior")
     source = source or ("prior" if prior else "fitted")
@@ -73,7 +106,7 @@ def sample_images(run: str | Path, n: int = 64, source: str | None = None, seed:
         if source == "fitted" else None
     z = sample(model, len(labels) if labels is not None else n, source=source, codes=codes,
                seed=seed, labels=labels)
-    return decode_batched(model, z), source
+    return observe_batched(model, z, pixels, seed), source
 
 
 def reconstruction_sheet(run: str | Path, n: int = 16, cols: int = 16,

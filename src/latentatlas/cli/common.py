@@ -43,13 +43,13 @@ def numbers(text: str) -> list[float]:
 
 
 def obs_scale(text: str) -> float | str:
-    if text == "learned":
+    if text in ("learned", "per-pixel"):
         return text
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'learned', got {text!r}") \
-            from None
+        raise argparse.ArgumentTypeError(
+            f"expected a number, 'learned' or 'per-pixel', got {text!r}") from None
 
 
 class DefaultsFormatter(argparse.HelpFormatter):

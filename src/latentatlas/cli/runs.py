@@ -46,7 +46,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--likelihood",
                    choices=["bernoulli", "gaussian", "laplace", "continuous-bernoulli"])
     t.add_argument("--obs-scale", type=obs_scale,
-                   help="gaussian sigma / laplace b in pixel units, or 'learned'")
+                   help="gaussian sigma / laplace b in pixel units, 'learned' (one for all "
+                        "pixels) or 'per-pixel' (the decoder predicts each pixel's, bounded "
+                        "to [0.01, 1])")
     t.add_argument("--beta", type=float, help="weight of the KL term")
     t.add_argument("--cell", choices=["gru", "lstm"],
                    help="text models' RNN (default: gru for text-vae/text-ae, lstm for lm)")
@@ -166,6 +168,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--per-class", action="store_true",
                    help="class-conditional GAN: -n samples (default 8) of every class, a row "
                         "each")
+    s.add_argument("--pixels", choices=["mean", "draw", "scale"], default="mean",
+                   help="images: show each pixel's mean E[x|z], a draw x ~ p(x|z) (the "
+                        "likelihood's noise included), or its scale (gaussian/laplace; the "
+                        "sheet is divided by its largest scale)")
     s.add_argument("--words", type=positive_int,
                    help="text: generate until this many words instead of -n sentences")
     s.add_argument("--x", action="append", type=numbers, metavar="V[,V]",
@@ -297,6 +303,8 @@ def cmd_info(a: argparse.Namespace) -> int:
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
+    if a.pixels != "mean" and (run_kind(a.run).text or run_kind(a.run).regression):
+        raise OptionError("pixels", "is for image runs")
     if run_kind(a.run).text:
         return _sample_text(a)
     if run_kind(a.run).regression:
@@ -315,14 +323,21 @@ def cmd_sample(a: argparse.Namespace) -> int:
     out = require_png(a)
     n = a.n or (8 if a.per_class else 64)
     images, source = sample_images(a.run, n, a.source, a.seed, a.data_dir, a.label,
-                                   a.per_class)
-    save_grid(images, out, **({"nrow": n} if a.per_class else {}))
+                                   a.per_class, a.pixels)
+    shown = {"pixels": a.pixels}
+    if a.pixels == "scale":
+        shown |= {"scale_max": round(float(images.max()), 4),
+                  "scale_mean": round(float(images.mean()), 4)}
+        images = images / images.max()
+    save_grid(images.clamp(0, 1), out, **({"nrow": n} if a.per_class else {}))
     which = (" of class " + a.label if a.label else ", one row per class" if a.per_class
              else "")
+    what = {"mean": "", "draw": " (pixels drawn from p(x|z))",
+            "scale": f" (pixel scales / {shown.get('scale_max')})"}[a.pixels]
     chosen = {"class": a.label} if a.label else {"per_class": True} if a.per_class else {}
     emit({"run": a.run, "out": str(out), "samples": len(images), "source": source,
-          "seed": a.seed, **chosen}, a.json,
-         f"wrote {out}: {len(images)} samples from the {source} distribution{which}")
+          "seed": a.seed, **chosen, **shown}, a.json,
+         f"wrote {out}: {len(images)} samples from the {source} distribution{which}{what}")
     return 0
 
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import OptionError
-from .likelihoods import LIKELIHOODS, make_likelihood
+from .likelihoods import LIKELIHOODS, SCALED, make_likelihood
 
 PRESETS = {  # (arch, size) -> hidden widths; ("mlp", "small") is the canonical 784-400-20 VAE
     ("mlp", "small"): (400,),
@@ -37,7 +37,9 @@ class ImageModelConfig:
     latent_dim: int = 20
     hidden: tuple[int, ...] = field(default_factory=lambda: PRESETS[("mlp", "small")])
     likelihood: str = "bernoulli"
-    obs_scale: float | str = 0.1  # sigma (gaussian) or b (laplace) in pixel units, or "learned"
+    # sigma (gaussian) or b (laplace) in pixel units, "learned" (one for all pixels) or
+    # "per-pixel" (a second decoder output per pixel)
+    obs_scale: float | str = 0.1
     beta: float = 1.0
 
     def __post_init__(self):
@@ -62,8 +64,16 @@ class ImageModelConfig:
             if h % 4 or w % 4:
                 raise OptionError("arch", f"conv needs a side divisible by 4, got {h}x{w}; "
                                           "pass an `image_size`")
-        if self.obs_scale != "learned" and not float(self.obs_scale) > 0:
-            raise OptionError("obs_scale", f"must be positive or 'learned', got {self.obs_scale}")
+        if isinstance(self.obs_scale, str):
+            if self.obs_scale not in ("learned", "per-pixel"):
+                raise OptionError("obs_scale", "must be a positive number, 'learned' or "
+                                               f"'per-pixel', got {self.obs_scale!r}")
+            if self.likelihood not in SCALED:
+                raise OptionError("obs_scale", f"{self.obs_scale!r} is for the "
+                                               f"{' and '.join(SCALED)} likelihoods, not "
+                                               f"{self.likelihood}")
+        elif not float(self.obs_scale) > 0:
+            raise OptionError("obs_scale", f"must be positive, got {self.obs_scale}")
         if self.beta < 0:
             raise OptionError("beta", f"must be non-negative, got {self.beta}")
 
@@ -87,15 +97,17 @@ class ImageVAE(nn.Module):
         super().__init__()
         config.validate()
         self.config = config
+        self.likelihood = make_likelihood(config.likelihood, config.obs_scale)
         c, h, w = config.image_shape
         d, n_stats = config.latent_dim, 2 if config.variational else 1
+        k = self.likelihood.outputs  # decoder values per pixel
         if config.arch == "mlp":
             self.encoder = nn.Sequential(nn.Flatten(), _mlp([c * h * w, *config.hidden]), nn.ReLU())
             # mu and logvar come from one matmul, split afterwards (same model, one kernel)
             self.to_stats = nn.Linear(config.hidden[-1], n_stats * d)
             self.decoder = nn.Sequential(
                 _mlp([d, *reversed(config.hidden)]), nn.ReLU(),
-                nn.Linear(config.hidden[0], c * h * w), nn.Unflatten(1, (c, h, w)),
+                nn.Linear(config.hidden[0], k * c * h * w), nn.Unflatten(1, (k * c, h, w)),
             )
         else:
             c1, c2, dense = config.hidden
@@ -110,9 +122,8 @@ class ImageVAE(nn.Module):
                 nn.Linear(d, dense), nn.ReLU(),
                 nn.Linear(dense, c2 * h4 * w4), nn.ReLU(), nn.Unflatten(1, (c2, h4, w4)),
                 nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),  # (B, c1, H/2, W/2)
-                nn.ConvTranspose2d(c1, c, 4, stride=2, padding=1),  # (B, C, H, W)
+                nn.ConvTranspose2d(c1, k * c, 4, stride=2, padding=1),  # (B, k C, H, W)
             )
-        self.likelihood = make_likelihood(config.likelihood, config.obs_scale)
 
     @property
     def latent_dim(self) -> int:
@@ -131,7 +142,8 @@ class ImageVAE(nn.Module):
         return mu, logvar
 
     def decoder_output(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, D) -> the unconstrained per-pixel output the likelihood scores, (B, C, H, W)."""
+        """(B, D) -> the unconstrained per-pixel output the likelihood scores, (B, k C, H, W)
+        with k = ``likelihood.outputs``."""
         return self.decoder(z)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
