@@ -9,18 +9,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import OptionError, UserError
-from .fileio import write_atomic
+from .errors import UserError
+from .fileio import out_path, write_atomic
 
 
 def png_path(path: str | Path, what: str = "figures") -> Path:
     """``path`` as a Path, or a UserError when it is not a .png in an existing folder."""
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise OptionError("out", f"{path}: {what} are written as .png")
-    if not path.parent.is_dir():
-        raise OptionError("out", f"{path}: folder {path.parent} does not exist")
-    return path
+    return out_path(path, ".png", what)
 
 
 def pyplot():
@@ -112,7 +107,7 @@ def save_image_rows(rows: list[tuple[str, torch.Tensor]], path: str | Path,
     plt = pyplot()
     strips = [grid_array(images.clamp(0, 1), len(images)) for _, images in rows]
     width = max(s.shape[1] for s in strips)
-    fig, axes = plt.subplots(len(rows), 1, figsize=(width / 45, 0.75 * len(rows) + 0.4),
+    fig, axes = plt.subplots(len(rows), 1, figsize=(width / 45 + 2.5, 0.75 * len(rows) + 0.6),
                              squeeze=False)
     for ax, (label, _), strip in zip(axes[:, 0], rows, strips, strict=True):
         ax.imshow(strip, cmap="gray" if strip.ndim == 2 else None, vmin=0, vmax=255,
@@ -120,7 +115,7 @@ def save_image_rows(rows: list[tuple[str, torch.Tensor]], path: str | Path,
         ax.set_xlim(0, width)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_ylabel(_short(label, 22), rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_ylabel(_short(label, 36), rotation=0, ha="right", va="center", fontsize=8)
         for side in ax.spines.values():
             side.set_visible(False)
     if title:
