@@ -4,10 +4,15 @@
     python scripts/attack_study.py curve      # success against eps, FGSM and PGD, beside ART
     python scripts/attack_study.py training   # standard vs PGD-trained: clean and robust
                                               # accuracy, and what their saliency maps show
+    python scripts/attack_study.py words      # word substitutions on grammar sentiment
+                                              # classifiers: hotflip against random swaps
 
-Both train under runs/attack/ (a model already trained there is reused unless --retrain): an
-image classifier on fashion-mnist (the default CNN, 3 epochs on N_TRAIN images) and the same
-trained on PGD images (eps 0.1, 7 steps). Measures go through the Python API
+The image parts train under runs/attack/ (a model already trained there is reused unless
+--retrain): an image classifier on fashion-mnist (the default CNN, 3 epochs on N_TRAIN images)
+and the same trained on PGD images (eps 0.1, 7 steps). The words part trains three text
+classifiers on grammar's sentiment: the default one (3 epochs on 18,000 sentences), a small
+one (hidden 16, 5 epochs on 2,000) and the small one after 1 epoch, and attacks the first
+1,000 test sentences (``explain.workflow.attack_run``). Measures go through the Python API
 (``explain.adversarial.attack_images``, ``explain.faithfulness.deletion_insertion``) on the
 first test images; results in runs/attack/PART.json, figures in docs/figures/. 2 torch
 threads; run it alone.
@@ -112,14 +117,55 @@ def training_part(retrain: bool, n: int = 1000, saliency_items: int = 100) -> di
     return out
 
 
+TEXT_MODELS = {"default": {"epochs": 3},
+               "small": {"epochs": 5, "hidden": (16,), "embed_dim": 16, "n_train": 2000},
+               "undertrained": {"epochs": 1, "hidden": (16,), "embed_dim": 16,
+                                "n_train": 2000}}
+WORD_EPS = (0.125, 0.25, 0.5)
+
+
+def words_part(retrain: bool, n: int = 1000) -> dict:
+    from collections import Counter
+
+    from latentatlas.data.grammar import word_roles
+    from latentatlas.explain.workflow import attack_run
+
+    roles, out = word_roles(), {}
+    for name, options in TEXT_MODELS.items():
+        path = trained_run(ROOT, f"sentiment-{name}", "text-classifier", "grammar", retrain,
+                           quiet=True, label="sentiment", **options)
+        rows = []
+        for swaps in ("same-role", "any"):
+            for eps in WORD_EPS:
+                for method in ("hotflip", "random"):
+                    r = attack_run(path, method, eps, n, swaps=swaps)
+                    swapped = Counter(roles.get(old, "other") for i in
+                                      r["success"].nonzero()[:, 0].tolist()
+                                      for old, _ in r["swapped"][i])
+                    rows.append({"swaps": swaps, "eps": eps, "method": method,
+                                 "success_rate": r["success_rate"],
+                                 "words_changed_mean": r["words_changed_mean"],
+                                 "confidence_after": r["confidence_after"],
+                                 "roles_swapped_in_successes": dict(swapped.most_common()),
+                                 "example": next(({"text": r["texts"][i],
+                                                   "adversarial": r["adversarial_texts"][i]}
+                                                  for i in r["success"].nonzero()[:, 0]
+                                                  .tolist()), None)})
+        out[name] = {"run": str(path), "accuracy": r["accuracy_before"],
+                     "confidence": r["confidence_before"], "attacked": r["attacked"],
+                     "rows": rows}
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=["curve", "training"])
+    p.add_argument("part", choices=["curve", "training", "words"])
     p.add_argument("--retrain", action="store_true")
     a = p.parse_args()
     run_part("attack_study.py", ROOT, a.part,
              {"curve": lambda: curve_part(a.retrain),
-              "training": lambda: training_part(a.retrain)}[a.part])
+              "training": lambda: training_part(a.retrain),
+              "words": lambda: words_part(a.retrain)}[a.part])
 
 
 if __name__ == "__main__":

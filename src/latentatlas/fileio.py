@@ -144,6 +144,17 @@ def write_cache(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> b
         return False
 
 
+def out_path(path: str | os.PathLike[str], suffix: str, what: str) -> Path:
+    """``path`` as a Path, or an OptionError (``--out``) unless it ends in ``suffix`` and its
+    folder exists; ``what`` names the output in the message."""
+    path = Path(path)
+    if path.suffix.lower() != suffix:
+        raise OptionError("out", f"{path}: {what} are written as {suffix}")
+    if not path.parent.is_dir():
+        raise OptionError("out", f"{path}: folder {path.parent} does not exist")
+    return path
+
+
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import OptionError
+from ..fileio import out_path
 from .common import emit, positive_int, run_kind
 
 
@@ -50,24 +51,35 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def add_attack_parser(sub: argparse._SubParsersAction) -> None:
-    t = sub.add_parser("attack", help="adversarial examples against an image classifier "
-                                      "(FGSM, PGD): success rate, size of the change, "
-                                      "confidence")
+    t = sub.add_parser("attack", help="adversarial examples against a classifier: images by "
+                                      "FGSM or PGD, texts by word substitution (HotFlip); "
+                                      "success rate, size of the change, confidence")
     t.set_defaults(func=cmd_attack)
     t.add_argument("run")
-    t.add_argument("--method", choices=["fgsm", "pgd"], default="pgd")
-    t.add_argument("--eps", type=float, default=0.1,
-                   help="the largest change of a pixel (L-infinity, pixel values in [0, 1])")
+    t.add_argument("--method", choices=["fgsm", "pgd", "hotflip", "random"],
+                   help="images: fgsm or pgd (default); texts: hotflip (default: gradient-"
+                        "ranked word swaps, each checked) or random (the baseline)")
+    t.add_argument("--eps", type=float,
+                   help="images: the largest change of a pixel (L-infinity, pixel values in "
+                        "[0, 1]; default 0.1); texts: the largest share of a text's words to "
+                        "change (at least one word; default 0.2)")
     t.add_argument("--target", metavar="CLASS",
-                   help="a targeted attack: make each image this class (default: any wrong "
+                   help="a targeted attack: make each item this class (default: any wrong "
                         "class)")
-    t.add_argument("-n", type=positive_int, default=100, help="test images to attack")
-    t.add_argument("--steps", type=positive_int, default=20, help="pgd: projected steps")
+    t.add_argument("-n", type=positive_int, default=100, help="test items to attack")
+    t.add_argument("--steps", type=positive_int, help="pgd: projected steps (default 20)")
     t.add_argument("--noise", action="store_true",
-                   help="attack -n images of uniform noise instead (needs --target)")
+                   help="images: attack -n images of uniform noise instead (needs --target)")
+    t.add_argument("--swaps", choices=["same-role", "any"],
+                   help="texts: a word may become only a word of its role, and the text must "
+                        "stay grammatical (same-role: grammar's default), or any word")
+    t.add_argument("--candidates", type=positive_int, default=16,
+                   help="hotflip: the gradient's best swaps scored exactly at each step")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir")
-    t.add_argument("--out", help="PNG: originals, the change x10, the adversarial images")
+    t.add_argument("--out", help="images: PNG (originals, the change x10, the adversarial "
+                                 "images); texts: TSV (label, before, after, success, text, "
+                                 "adversarial text), one row per text")
     t.add_argument("--json", action="store_true")
 
 
@@ -97,30 +109,49 @@ def add_maximize_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_attack(a: argparse.Namespace) -> int:
-    from ..explain.workflow import attack_run
+    from ..explain.workflow import attack_run, save_text_attack
     from ..plotting import png_path, save_attack
 
-    if a.out:
+    text = run_kind(a.run).text
+    if a.out and not text:
         png_path(a.out)
+    if a.out and text:
+        out_path(a.out, ".tsv", "text attacks")
     r = attack_run(a.run, a.method, a.eps, a.n, a.target, a.steps, a.noise, a.seed,
-                   a.data_dir)
-    if a.out:
+                   a.data_dir, a.swaps, a.candidates)
+    if a.out and text:
+        save_text_attack(r, a.out)
+    elif a.out:
         save_attack(r["images"], r["adversarial"], r["classes_before"], r["classes_after"],
-                    a.out, title=f"{a.method} eps {a.eps:g}"
+                    a.out, title=f"{r['method']} eps {r['eps']:g}"
                     + (f" toward {r['target_class']}" if r["target_class"] else ""))
-    keep = ("run", "method", "eps", "steps", "target_class", "source", "n", "attacked",
-            "success_rate", "linf_mean", "l2_mean", "confidence_before", "confidence_after",
-            "accuracy_before", "accuracy_after", "target_confidence_after")
+    keep = ("run", "method", "eps", "steps", "swaps", "target_class", "source", "n",
+            "attacked", "success_rate", "linf_mean", "l2_mean", "words_changed_mean",
+            "share_changed_mean", "confidence_before", "confidence_after", "accuracy_before",
+            "accuracy_after", "target_confidence_after", "frozen_words")
     result = {k: r[k] for k in keep if k in r} | {"out": a.out}
+    if text:
+        result["examples"] = [
+            {"text": r["texts"][i], "adversarial": r["adversarial_texts"][i],
+             "label": r["labels"][i], "before": r["classes_before"][i],
+             "after": r["classes_after"][i], "swapped": r["swapped"][i]}
+            for i in r["success"].nonzero()[:, 0].tolist()]
     rate = "n/a" if r["success_rate"] is None else f"{r['success_rate']:.1%}"
     goal = f"toward {r['target_class']}" if r["target_class"] else "untargeted"
-    text = (f"{a.method} eps {a.eps:g} {goal} on {r['n']} {r['source']}: success {rate} of "
-            f"{r['attacked']}; change L-inf {r['linf_mean']:.3f}, L2 {r['l2_mean']:.2f}; "
-            f"confidence {r['confidence_before']:.3f} -> {r['confidence_after']:.3f}"
-            + (f"; accuracy {r['accuracy_before']:.3f} -> {r['accuracy_after']:.3f}"
-               if "accuracy_before" in r else "")
-            + (f"\nwrote {a.out}" if a.out else ""))
-    emit(result, a.json, text)
+    size = (f"{r['words_changed_mean'] or 0:.2f} words changed on average ({r['swaps']} swaps)"
+            if text else f"change L-inf {r['linf_mean']:.3f}, L2 {r['l2_mean']:.2f}")
+    lines = [f"{r['method']} eps {r['eps']:g} {goal} on {r['n']} {r['source']}: success "
+             f"{rate} of {r['attacked']}; {size}; confidence {r['confidence_before']:.3f} -> "
+             f"{r['confidence_after']:.3f}"
+             + (f"; accuracy {r['accuracy_before']:.3f} -> {r['accuracy_after']:.3f}"
+                if "accuracy_before" in r else "")]
+    for ex in result.get("examples", [])[:5]:
+        lines.append(f"  {ex['before']} -> {ex['after']}: {ex['text']}\n"
+                     f"  {' ' * (len(ex['before']) + len(ex['after']) + 4)} "
+                     f"{ex['adversarial']}")
+    if a.out:
+        lines.append(f"wrote {a.out}")
+    emit(result, a.json, "\n".join(lines))
     return 0
 
 

@@ -116,6 +116,30 @@ def accepts(text: str) -> bool:
     return (verb in PRESENT_PLURAL.values()) == plural and (feel == "feel") == plural
 
 
+def word_roles() -> dict[str, str]:
+    """Each content word's slot in the sentence: subject, verb, place, feel or adjective (the
+    words a grammatical substitution may swap for one another; "in", "and", "." have none)."""
+    roles = {w: "subject" for w in SUBJECTS} | {w: "place" for w in PLACES}
+    roles |= {w: "verb" for w in {*_ALL_VERBS, *PRESENT_PLURAL.values()}}
+    roles |= {w: "feel" for w in ("felt", "feel", "feels")}
+    return roles | {w: "adjective" for ws in ADJECTIVES.values() for w in ws}
+
+
+def truth_words(factor: str) -> set[str]:
+    """The words that carry a categorical factor's value in a sentence: change one and the
+    truth may change (sentiment: the adjective; subject: the subject and the present-tense
+    verb and feel that agree with it; tense: every verb and feel; place: the place)."""
+    verbs = {*_ALL_VERBS, *PRESENT_PLURAL.values()}
+    feel = {"felt", "feel", "feels"}
+    words = {"sentiment": {w for ws in ADJECTIVES.values() for w in ws},
+             "subject": set(SUBJECTS) | (verbs - {f[0] for e in VERBS.values()
+                                                   for f in e.values()}) | {"feel", "feels"},
+             "tense": verbs | feel, "place": set(PLACES)}
+    if factor not in words:
+        raise ValueError(f"grammar has no categorical factor {factor!r}")
+    return words[factor]
+
+
 # ---- clauses: a harder grammar, number agreement across a relative clause ----------------
 #
 #     SENTENCE := NP VP ["and" VERB ADVERB] "."     NP := DET NOUN ["that" TVERB DET NOUN]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,18 @@ from .base import sample_indices, taken_text
 WORDNET_DIR = Path("/usr/share/wordnet")
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 MAX_LINE = 100_000  # characters of one text; longer ones are cut with a warning
+
+
+@dataclass(frozen=True)
+class WordRules:
+    """What a generated dataset knows about its words: each content word's ``roles`` (words of
+    one role may stand in for each other), ``truth(factor)``, the words that carry a labelled
+    factor's value, and ``accepts(text)``, whether the grammar makes the text."""
+
+    roles: dict[str, str]
+    truth: Callable[[str], set[str]]
+    accepts: Callable[[str], bool]
+    label: str = ""  # the factor the label column holds
 
 
 @dataclass
@@ -33,6 +46,7 @@ class TextData:
     test_factors: dict[str, list] = field(default_factory=dict)
     source: str = ""
     taken: str = ""  # how the splits were cut from the corpus, in words
+    rules: WordRules | None = None  # known for grammar's sentences
 
     @property
     def classes(self) -> list[str] | None:
@@ -205,7 +219,7 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | Non
         n = n if n is not None else (max(20_000, need) if n_train or n_test else None)
     from . import grammar
 
-    labels = context = None
+    labels = context = rules = None
     factors: dict[str, list] = {}
     if spec in ("wordnet", "wordnet:glosses"):
         root = _root(data_dir, "wordnet", WORDNET_DIR)
@@ -222,6 +236,8 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | Non
         texts, factors = grammar.generate(n or 20_000, seed, weights)
         context, labels = np.array(factors["energy"]), factors["sentiment"]
         source = f"generated, seed {seed}"
+        rules = WordRules(grammar.word_roles(), grammar.truth_words, grammar.accepts,
+                          "sentiment")
     elif spec == "clauses":
         texts, factors = grammar.generate_clauses(n or 20_000, seed)
         labels, source = factors["number"], f"generated, seed {seed}"
@@ -248,7 +264,7 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | Non
         test_context=context[te] if context is not None else None,
         train_factors={k: _pick(v, tr) for k, v in factors.items()},
         test_factors={k: _pick(v, te) for k, v in factors.items()}, source=source,
-    )
+        rules=rules)
     return data.cut(n_train, n_test, seed) if n_train or n_test else data
 
 

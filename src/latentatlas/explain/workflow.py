@@ -11,6 +11,8 @@ import torch
 
 from ..data.items import load_image_file
 from ..errors import OptionError, UserError
+from ..fileio import out_path, write_text
+from ..models.decoding import PAD
 from ..models.rundir import load, load_run_data, read_config, run_kind
 from ..progress import progress
 from .attribute import explain
@@ -116,22 +118,32 @@ def maximize_run(run: str | Path, cls: str | None = None, neuron: str | None = N
     return maximize_image(model, cls, neuron, start=image, start_name=name, seed=seed, **params)
 
 
-def attack_run(run: str | Path, method: str = "pgd", eps: float = 0.1, n: int = 100,
-               target: str | None = None, steps: int = 20, noise: bool = False, seed: int = 0,
-               data_dir: str | Path | None = None) -> dict[str, Any]:
-    """``explain.adversarial.attack_images`` on an image classifier run: its first ``n`` test
-    images (or, with ``noise``, ``n`` images of uniform noise, which need a ``target``),
-    untargeted or toward class ``target`` (a name). Adds the run and the class names of the
-    predictions before and after."""
+def attack_run(run: str | Path, method: str | None = None, eps: float | None = None,
+               n: int = 100, target: str | None = None, steps: int | None = None,
+               noise: bool = False, seed: int = 0, data_dir: str | Path | None = None,
+               swaps: str | None = None, candidates: int = 16) -> dict[str, Any]:
+    """An adversarial attack on a classifier run's first ``n`` test items, untargeted or
+    toward class ``target`` (a name). Image classifiers: ``explain.adversarial.attack_images``
+    (``method`` fgsm or pgd, default pgd; ``eps`` the L-infinity size, default 0.1; ``steps``
+    PGD steps, default 20), or with ``noise`` ``n`` images of uniform noise (which need a
+    ``target``). Text classifiers: ``attack_text_run``. Adds the run and the class names of
+    the predictions before and after."""
     from ..data.base import class_index
     from .adversarial import attack_images
 
-    kind = run_kind(run)
-    if kind.text:
-        raise UserError(f"{run} is a text classifier; attack works on image classifiers "
-                        "(text attacks are not built yet)")
     if n < 1:
         raise OptionError("n", f"must be at least 1, got {n}")
+    if run_kind(run).text:
+        if noise:
+            raise OptionError("noise", "is for image classifiers; a text attack changes words "
+                                       "of test texts")
+        if steps is not None:
+            raise OptionError("steps", "is for pgd on images; a text attack takes one step "
+                                       "per word it changes")
+        return attack_text_run(run, method or "hotflip", 0.2 if eps is None else eps, n,
+                               target, seed, data_dir, swaps, candidates)
+    if swaps is not None:
+        raise OptionError("swaps", "is for text classifiers")
     model = load(run)
     classes = list(model.config.classes)
     wanted = None if target is None else class_index(classes, target)
@@ -143,12 +155,104 @@ def attack_run(run: str | Path, method: str = "pgd", eps: float = 0.1, n: int = 
     else:
         data = load_run_data(run, data_dir)
         x, labels = data.test_x[:n], data.test_y[:n]
-    out = attack_images(model, x, labels, method, eps, wanted, steps, seed)
+    out = attack_images(model, x, labels, method or "pgd", 0.1 if eps is None else eps,
+                        wanted, 20 if steps is None else steps, seed)
     out.update({"run": str(run), "source": "noise" if noise else "test images",
                 "target_class": None if wanted is None else classes[wanted],
                 "classes_before": [classes[i] for i in out["predicted_before"]],
                 "classes_after": [classes[i] for i in out["predicted_after"]]})
     return out
+
+
+SWAPS = ("same-role", "any")
+
+
+def attack_text_run(run: str | Path, method: str = "hotflip", eps: float = 0.2, n: int = 100,
+                    target: str | None = None, seed: int = 0,
+                    data_dir: str | Path | None = None, swaps: str | None = None,
+                    candidates: int = 16) -> dict[str, Any]:
+    """``explain.substitution.attack_texts`` on a text classifier run's first ``n`` test
+    texts. Where the dataset knows its words (grammar), the words that carry the label's truth
+    (sentiment: the adjective) never change, and with ``swaps="same-role"`` (its default
+    there) a word is replaced only by one of its role (a place by a place) and every
+    adversarial text must be one the grammar makes: the truth is kept, the prediction flips.
+    ``swaps="any"``: any vocabulary word for any other. Adds the texts, the changed words and
+    the class names."""
+    from ..data.base import class_index
+    from ..models.kinds import get_kind
+    from .substitution import attack_texts, substitution_groups
+
+    if swaps is not None and swaps not in SWAPS:
+        raise OptionError("swaps", f"must be {' or '.join(SWAPS)}, got {swaps!r}")
+    if candidates < 1:
+        raise OptionError("candidates", f"must be at least 1, got {candidates}")
+    model = load(run)
+    config = read_config(run)
+    if not run_kind(run).classifier:
+        raise UserError(f"{run} holds {run_kind(run).named}; attack needs a classifier")
+    data = load_run_data(run, data_dir)
+    ids, labels = get_kind(config["kind"]).batch(config["model"], model.vocab, data,
+                                                 "test")[:2]
+    ids, labels = ids[:n], labels[:n]
+    classes, itos = list(model.config.classes), model.vocab.itos
+    rules = data.rules
+    swaps = swaps or ("same-role" if rules else "any")
+    if swaps == "same-role" and rules is None:
+        raise OptionError("swaps", f"same-role needs a dataset that knows its words' roles "
+                                   f"(grammar); {data.name} does not: use any")
+    frozen: set[str] = set()
+    accepts = None
+    if rules is not None:
+        factor = rules.label if model.config.label in ("label", "category") \
+            else model.config.label
+        try:
+            frozen = rules.truth(factor)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+    if swaps == "same-role":
+        def accepts(tokens: list[int]) -> bool:
+            return rules.accepts(model.vocab.join(itos[i] for i in tokens))
+    groups = substitution_groups(itos, rules.roles if swaps == "same-role" else None, frozen)
+    wanted = None if target is None else class_index(classes, target)
+    out = attack_texts(model, ids, labels, method, eps, wanted, groups, accepts, candidates,
+                       seed)
+
+    def words(row: torch.Tensor) -> list[str]:
+        return [itos[i] for i in row.tolist() if i != PAD][1:-1]
+
+    texts = [words(r) for r in ids]
+    adversarial = [words(r) for r in out["adversarial"]]
+    out.update({
+        "run": str(run), "source": "test texts", "swaps": swaps,
+        "frozen_words": sorted(frozen), "target_class": None if wanted is None
+        else classes[wanted],
+        "classes_before": [classes[i] for i in out["predicted_before"]],
+        "classes_after": [classes[i] for i in out["predicted_after"]],
+        "labels": [classes[i] for i in labels.tolist()],
+        "texts": [model.vocab.join(t) for t in texts],
+        "adversarial_texts": [model.vocab.join(t) for t in adversarial],
+        "swapped": [[(a, b) for a, b in zip(t, u, strict=True) if a != b]
+                    for t, u in zip(texts, adversarial, strict=True)],
+    })
+    return out
+
+
+def save_text_attack(result: dict[str, Any], path: str | Path) -> Path:
+    """A text attack (``attack_text_run``'s result) as TSV, written atomically: a header, then
+    one row per text: label, class before and after, success (true/false), the text, the
+    adversarial text."""
+    rows = ["label\tbefore\tafter\tsuccess\ttext\tadversarial"]
+    for i in range(result["n"]):
+        rows.append("\t".join([result["labels"][i], result["classes_before"][i],
+                               result["classes_after"][i],
+                               "true" if bool(result["success"][i]) else "false",
+                               result["texts"][i], result["adversarial_texts"][i]]))
+    path = out_path(path, ".tsv", "text attacks")
+    try:
+        write_text(path, "\n".join(rows) + "\n")
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}") from None
+    return path
 
 
 def read_text_file(path: str | Path) -> str:
