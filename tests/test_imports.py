@@ -11,7 +11,7 @@ import latentatlas
 ROOT = Path(latentatlas.__file__).parent
 # lower layers first; a module may import its own layer and the ones before it
 LAYERS = [
-    {"version", "errors", "fileio", "progress", "plotting", "stats"},
+    {"version", "errors", "fileio", "progress", "plotting", "stats", "threads"},
     {"data"},
     {"models", "train"},
     {"atlas", "concepts", "translate", "explain", "text"},

@@ -144,6 +144,12 @@ def write_cache(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> b
         return False
 
 
+def cache_dir() -> Path:
+    """Where the package keeps what it makes for itself (reference classifiers, measured
+    precisions): ``$LATENTATLAS_CACHE``, else ``~/.cache/latentatlas``."""
+    return Path(os.environ.get("LATENTATLAS_CACHE") or Path.home() / ".cache" / "latentatlas")
+
+
 def out_path(path: str | os.PathLike[str], suffix: str, what: str) -> Path:
     """``path`` as a Path, or an OptionError (``--out``) unless it ends in ``suffix`` and its
     folder exists; ``what`` names the output in the message."""

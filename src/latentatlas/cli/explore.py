@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import UserError
-from .common import positive_int, set_threads
+from .common import positive_int
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +47,6 @@ def cmd_explore(a: argparse.Namespace) -> int:
         raise UserError(f"explore takes one or two runs, got {len(a.runs)}")
     if not 0 < a.port < 65536:
         raise UserError(f"--port must be between 1 and 65535, got {a.port}")
-    set_threads(a.threads)
     explorer = Explorer(a.runs, a.data_dir)
     if a.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: binding {a.host}: anyone who can reach this machine on port {a.port} "

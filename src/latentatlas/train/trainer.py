@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,8 @@ from tqdm import tqdm
 from ..errors import Interrupted, OptionError, UserError
 from ..fileio import write_text
 from ..models import rundir as runfile
-from . import distributed
+from ..threads import recheck as recheck_threads
+from . import distributed, precision
 from .allocator import tune_malloc
 from .checkpoint import TrainState, has_checkpoint, load_checkpoint, save_checkpoint
 from .evaluate import evaluate
@@ -49,8 +50,8 @@ class TrainConfig:
     # ``epochs`` epochs (Loshchilov & Hutter 2017, without restarts); "constant": lr throughout
     lr_schedule: str = "constant"
     seed: int = 0
-    # "bf16": matmuls in bfloat16 (weights, Adam and the loss stay fp32); "auto": bf16 where the
-    # device multiplies bf16 natively (AVX512-BF16/AMX CPUs, recent GPUs), else "fp32".
+    # "bf16": matmuls in bfloat16 (weights, Adam and the loss stay fp32); "auto": measured,
+    # the faster of the two whose loss agrees (``train.precision``), cached per machine
     precision: str = "auto"
     device: str = "auto"  # "cpu", "cuda", or "auto" (cuda when available)
     eval_batch_size: int = 2048
@@ -124,19 +125,16 @@ def resolve_device(requested: str, rank: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
-def resolve_precision(requested: str, device: torch.device) -> str:
-    """"auto" becomes "bf16" where the device has native bfloat16 matmuls, else "fp32"."""
-    if requested != "auto":
-        return requested
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
-
-
-def _autocast(precision: str, device: torch.device):
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return nullcontext()
+def make_optimizers(model: torch.nn.Module, lr: float) -> dict[str, torch.optim.Optimizer]:
+    """One fused Adam per parameter group the model names (``optimizer_groups``: a GAN's
+    players), else one for all its trainable parameters."""
+    groups = getattr(model, "optimizer_groups", None)
+    groups = groups() if groups is not None else {
+        "": ([p for p in model.parameters() if p.requires_grad], {})}
+    return {  # fused: one kernel per step
+        name: torch.optim.Adam([p for p in params if p.requires_grad], lr=lr, fused=True,
+                               **options)
+        for name, (params, options) in groups.items()}
 
 
 def train(
@@ -177,9 +175,16 @@ def train(
     try:
         loop = _Loop(model, train_data, test_data, Path(out), config, d)
         if d.is_main:
+            measured = loop.measured
+            if resume and measured is None and (loop.out / runfile.CONFIG).is_file():
+                # the run keeps the precision it was measured into, and the measurement
+                measured = runfile.read_config(loop.out).get("train", {}).get(
+                    "precision_measured")
             prepare_run_dir(loop.out, resume=resume, force=force)
             runfile.write_config(loop.out, {
-                **run_config, "train": {**asdict(config), "precision": loop.precision},
+                **run_config, "train": {**asdict(config), "precision": loop.precision,
+                                        **({"precision_measured": measured}
+                                           if measured else {})},
                 "versions": runfile.versions()})
             if on_start is not None:
                 on_start(loop.out)
@@ -203,7 +208,6 @@ class _Loop:
                  d: distributed.Dist):
         self.config, self.d, self.out, self.ckpt_dir = config, d, out, out / "checkpoint"
         self.device = resolve_device(config.device, d.rank)
-        self.precision = resolve_precision(config.precision, self.device)
         self.model = model.to(self.device)
         self.train_data = tuple(t.to(self.device) for t in _as_tuple(train_data))
         self.test_data = tuple(t.to(self.device) for t in _as_tuple(test_data))
@@ -211,13 +215,8 @@ class _Loop:
         if not any(p.requires_grad for p in model.parameters()):
             raise UserError("the model has no trainable parameters (a model from "
                             "latentatlas.load is frozen: call model.requires_grad_(True))")
-        groups = getattr(model, "optimizer_groups", None)
-        groups = groups() if groups is not None else {
-            "": ([p for p in model.parameters() if p.requires_grad], {})}
-        self.optimizers = {  # fused: one kernel per step
-            name: torch.optim.Adam([p for p in params if p.requires_grad], lr=config.lr,
-                                   fused=True, **options)
-            for name, (params, options) in groups.items()}
+        self.optimizers = make_optimizers(model, config.lr)
+        self.precision, self.measured = self._precision()
         self.players = hasattr(model, "train_step")
         self.net: torch.nn.Module = model
         if d.world > 1 and not self.players:  # players average their gradients in _step
@@ -229,9 +228,30 @@ class _Loop:
         self.gen = torch.Generator().manual_seed(config.seed)
         self.show = not config.quiet and d.is_main and sys.stderr.isatty()
 
+    def _precision(self) -> tuple[str, dict[str, Any] | None]:
+        """The precision to train in, and with "auto" the measurement that chose it (every
+        process measures; their timings are averaged, so all choose alike)."""
+        requested, device = self.config.precision, self.device
+        if requested != "auto":
+            return requested, None
+        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            return "fp32", {"reason": "the GPU has no bfloat16"}
+        per_rank = -(-self.config.batch_size // self.d.world)
+        batch = tuple(t[:per_rank] for t in self.train_data)
+        record = precision.auto_precision(self.model, batch, device,
+                                          lambda m: make_optimizers(m, self.config.lr))
+        if self.d.world > 1:
+            keys = ("fp32_step_ms", "bf16_step_ms", "loss_gap")
+            sums = self.d.all_reduce({k: float("nan") if record[k] is None else record[k]
+                                      for k in keys})  # nan: bf16 failed on some rank
+            record |= {k: round(v / self.d.world, 5) for k, v in sums.items()}
+            record["precision"], record["reason"] = precision.choose(record)
+        return record.pop("precision"), record
+
     def epoch(self, stop: dict[str, bool], fresh_run: bool) -> dict[str, Any] | None:
         """Run the rest of the current epoch; return its metrics record (rank 0) or None."""
         cfg, state, d = self.config, self.state, self.d
+        recheck_threads()  # another process may have started (or ended) since the last epoch
         n = len(self.train_data[0])
         if state.epoch_rng is not None:
             self.gen.set_state(state.epoch_rng)
@@ -262,7 +282,7 @@ class _Loop:
             if cfg.lr_schedule != "constant":
                 self._set_lr(state.epoch * math.ceil(n / cfg.batch_size) + b,
                              cfg.epochs * math.ceil(n / cfg.batch_size))
-            with _autocast(self.precision, self.device):
+            with precision.autocast(self.precision, self.device):
                 if self.players:
                     terms = self.model.train_step(batch, self._step)
                 else:
