@@ -8,12 +8,12 @@
 from .models import LatentModel, load, wrap
 from .version import __version__
 
-__all__ = ["LatentModel", "Run", "__version__", "fit", "load", "wrap"]
+__all__ = ["LatentModel", "Run", "__version__", "fit", "load", "sweep", "wrap"]
 
 
 def __getattr__(name: str):
     # fit and Run pull in the analysis layer (scikit-learn and more): only when first asked for
-    if name in ("Run", "fit"):
+    if name in ("Run", "fit", "sweep"):
         from . import runs
 
         return getattr(runs, name)

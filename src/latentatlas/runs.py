@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import asdict, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from .atlas.codes import Codes, run_codes, split_items
 from .concepts.directions import Concept
 from .concepts.store import load_concepts, save_concept
 from .errors import OptionError, UserError
+from .fileio import cache_dir, write_json
 from .models import rundir
 from .models.kinds import KINDS, OPTION_NAMES, Kind, Options, get_kind
 from .train import TrainConfig, evaluate, iw_nll, train
@@ -228,12 +230,6 @@ class Run:
                 "versions": self.config.get("versions")}
 
 
-def cache_dir() -> Path:
-    """Where the package keeps what it trains for itself (reference classifiers):
-    ``$LATENTATLAS_CACHE``, else ``~/.cache/latentatlas``."""
-    return Path(os.environ.get("LATENTATLAS_CACHE") or Path.home() / ".cache" / "latentatlas")
-
-
 REFERENCE_EPOCHS = 3
 
 
@@ -317,8 +313,9 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
         if kind is not None and kind != k.name:
             raise OptionError("model", f"is {kind}, but the run in {out} holds {k.named}")
         spec, model_config = saved["data"], saved["model"]
-        cfg = TrainConfig(**{**saved["train"], "epochs": train_opts.get("epochs",
-                                                                       saved["train"]["epochs"]),
+        known = {f.name for f in fields(TrainConfig)}  # not what the run noted beside them
+        cfg = TrainConfig(**{**{k: v for k, v in saved["train"].items() if k in known},
+                             "epochs": train_opts.get("epochs", saved["train"]["epochs"]),
                              "quiet": quiet})
     else:
         k = get_kind(kind or "vae")
@@ -364,6 +361,72 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
     run = Run.open(out)
     run.history = history
     return run
+
+
+def sweep(kind: str = "vae", data: str = "fashion-mnist", out: str | Path = "", *,
+          seeds: list[int] | tuple[int, ...] = (0,),
+          hidden: list[tuple[int, ...]] | None = None, force: bool = False,
+          log: Callable[[str], None] | None = None, **hparams: Any) -> dict[str, Any]:
+    """Train one image VAE (or autoencoder) per seed and per ``hidden`` width list, the seeds
+    of one width together (``train.sweep.train_stacked``: stacked weights, one vmapped step),
+    each into its own ordinary run ``out/h{widths}-s{seed}``. ``hparams`` as ``fit``'s (one
+    value for all). Writes and returns the sweep's summary ``out/sweep.json``: one row per
+    run with its last epoch's test loss terms (nats per image) and active units."""
+    from .train.sweep import train_stacked
+
+    out = Path(out)
+    if not str(out):
+        raise OptionError("out", "is required: the folder to hold the sweep's runs")
+    k = get_kind(kind)
+    if k.name not in ("vae", "ae"):
+        raise OptionError("model", f"sweep trains vae and ae models (stacked with vmap), not "
+                                   f"{k.name}")
+    seeds = list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise OptionError("seeds", f"must be distinct seeds, got {seeds}")
+    if "seed" in hparams:
+        raise OptionError("seed", "is given per model by `seeds`")
+    train_opts, model_opts = _split_options(hparams)
+    _refused(k, model_opts)
+    options = Options(**model_opts)
+    options.validate()
+    cfg = TrainConfig(**{**k.train_defaults, **train_opts}, quiet=True)
+    cfg.validate()
+    spec = _data_spec(k, data, options)
+    dataset = rundir.load_data(k, spec)
+    if log is not None:
+        log(dataset.summary())
+    rows = []
+    for widths in hidden or [None]:
+        model_config = k.configure(Options(**{**model_opts, "hidden": widths}), dataset, None)
+        models = []
+        for seed in seeds:
+            torch.manual_seed(seed)  # each model starts where `train --seed` would start it
+            models.append(k.build(model_config))
+        name = "x".join(map(str, model_config["hidden"]))
+        outs = [out / f"h{name}-s{seed}" for seed in seeds]
+        if log is not None:
+            log(f"{len(seeds)} x {k.describe(model_config)} -> {out}/h{name}-s*")
+        t = time.perf_counter()
+        histories = train_stacked(
+            models, seeds, k.batch(model_config, None, dataset, "train")[0],
+            k.batch(model_config, None, dataset, "test")[0], outs, cfg,
+            [{"kind": k.name, "model": model_config, "data": spec}] * len(seeds), force=force)
+        seconds = time.perf_counter() - t
+        for seed, path, history in zip(seeds, outs, histories, strict=True):
+            last = history[-1]
+            rows.append({"run": str(path), "hidden": list(model_config["hidden"]),
+                         "seed": seed, "epochs": last["epoch"],
+                         **{key: v for key, v in last.items() if key.startswith("test_")},
+                         "group_seconds": round(seconds, 2)})
+        if log is not None:
+            losses = [r["test_loss"] for r in rows[-len(seeds):]]
+            log(f"  {len(seeds)} models in {seconds:.1f} s; test loss "
+                f"{min(losses):.2f} to {max(losses):.2f}")
+    summary = {"kind": k.name, "data": spec, "seeds": seeds, "train": asdict(cfg),
+               "runs": rows}
+    write_json(out / "sweep.json", summary)
+    return summary
 
 
 def _data_spec(kind: Kind, name: str, o: Options) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import sys
 
 from ..errors import Interrupted, OptionError, UserError
 from . import atlas, concepts, explain, explore, runs, text, toy, translate
-from .common import Parser, as_flags, positive_int, set_threads
+from .common import Parser, as_flags, positive_int
 
 
 def build_parser() -> Parser:
@@ -29,7 +29,8 @@ def build_parser() -> Parser:
     for command in sub.choices.values():  # every command takes --threads, as train does
         if not any(action.dest == "threads" for action in command._actions):
             command.add_argument("--threads", type=positive_int,
-                                 help="torch threads (default: torch's choice, every core)")
+                                 help="torch threads (default: the cores other processes "
+                                      "are not using)")
     return p
 
 
@@ -95,7 +96,7 @@ def _check_kinds(args) -> None:
 
 # the options that name something a command writes: a folder (the run of train, the word
 # clouds) or a file (every other --out)
-FOLDER_OUTPUTS = {("train", "out"), ("words", "clouds")}
+FOLDER_OUTPUTS = {("train", "out"), ("sweep", "out"), ("words", "clouds")}
 
 
 def _check_outputs(args) -> None:
@@ -147,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         _check_kinds(args)
         _check_outputs(args)
-        if getattr(args, "threads", None) is not None:
-            set_threads(args.threads)
+        from ..threads import configure_threads
+
+        configure_threads(getattr(args, "threads", None))  # given, else the free cores
         return args.func(args)
     except UserError as e:
         if debug:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 from typing import Any
 
@@ -29,6 +28,33 @@ def widths(text: str) -> tuple[int, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected widths like 400 or 512,256, got {text!r}") \
             from None
+
+
+def seed_list(text: str) -> list[int]:
+    """``0,1,2`` or ``0..9`` (both ends included) -> a list of seeds."""
+    try:
+        if ".." in text:
+            a, b = (int(t) for t in text.split(".."))
+            values = list(range(a, b + 1))
+        else:
+            values = [int(t) for t in text.split(",")]
+    except ValueError:
+        values = []
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected seeds like 0,1,2 or 0..9, got {text!r}")
+    return values
+
+
+def width_lists(text: str) -> list[tuple[int, ...]]:
+    """``256,400,1024x512`` -> [(256,), (400,), (1024, 512)]: one model's widths each, a
+    layer's after an x."""
+    try:
+        values = [tuple(int(w) for w in part.split("x")) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or not all(w > 0 for v in values for w in v):
+        raise argparse.ArgumentTypeError(f"expected widths like 256,400,1024x512, got {text!r}")
+    return values
 
 
 def numbers(text: str) -> list[float]:
@@ -84,15 +110,6 @@ def as_flags(text: str, flag=lambda name: "--" + name.replace("_", "-")) -> str:
     """A library text as the command line says it: each `option_name` it refers to (the
     Python keyword, in backticks) as its flag, ``--option-name`` unless ``flag`` says."""
     return re.sub(r"`([a-z_]+)`", lambda m: flag(m.group(1)), text)
-
-
-def set_threads(n: int | None) -> None:
-    import torch
-
-    if n is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        n = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    if n is not None:
-        torch.set_num_threads(n)
 
 
 def add_decoding_args(p: argparse.ArgumentParser, default: str | None = None) -> None:

@@ -16,7 +16,8 @@ from .common import (
     positive_int,
     require_png,
     run_kind,
-    set_threads,
+    seed_list,
+    width_lists,
     widths,
 )
 
@@ -118,10 +119,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="the dataset's own seed (shapes' images, train/test splits)")
     t.add_argument("--precision", choices=["auto", "fp32", "bf16"],
                    help="bf16: matmuls in bfloat16, weights, optimizer and loss in fp32; "
-                        "auto: bf16 where the device has native bf16 matmuls")
+                        "auto: time a few steps in each on this machine and take the faster "
+                        "whose loss agrees (cached)")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"])
     t.add_argument("--threads", type=positive_int, default=None,
-                   help="torch threads (default: all cores)")
+                   help="torch threads (default: the cores other processes are not using, "
+                        "checked again every epoch)")
     t.add_argument("--out", required=True, help="run directory to create")
     t.add_argument("--resume", action="store_true", default=False,
                    help="continue the run in --out with its saved model, data and settings "
@@ -133,6 +136,34 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="no progress bar or per-epoch lines")
     t.add_argument("--json", action="store_true", default=False)
     _show_defaults(t)
+
+    w = sub.add_parser("sweep", help="train many image VAEs at once, one per seed and width "
+                                     "list (stacked weights, one vmapped step), each an "
+                                     "ordinary run", argument_default=argparse.SUPPRESS)
+    w.set_defaults(func=cmd_sweep)
+    w.add_argument("--model", choices=["vae", "ae"], default="vae")
+    w.add_argument("--data", default="fashion-mnist")
+    w.add_argument("--seeds", type=seed_list, required=True, help="0,1,2 or 0..9")
+    w.add_argument("--hidden", type=width_lists,
+                   help="one model's widths per comma, a layer's after an x: 256,400,1024x512 "
+                        "(default: the --size preset)")
+    w.add_argument("--arch", choices=["mlp", "conv"])
+    w.add_argument("--size", choices=["small", "large"])
+    w.add_argument("--latent-dim", type=positive_int)
+    for flag in ("--n-train", "--n-test", "--epochs", "--batch-size", "--image-size"):
+        w.add_argument(flag, type=positive_int)
+    w.add_argument("--likelihood",
+                   choices=["bernoulli", "gaussian", "laplace", "continuous-bernoulli"])
+    w.add_argument("--obs-scale", type=obs_scale)
+    w.add_argument("--beta", type=float)
+    w.add_argument("--lr", type=float)
+    w.add_argument("--lr-schedule", choices=["constant", "cosine"])
+    w.add_argument("--data-seed", type=int)
+    w.add_argument("--data-dir")
+    w.add_argument("--out", required=True, help="the folder for the runs and sweep.json")
+    w.add_argument("--force", action="store_true", default=False,
+                   help="overwrite runs of the same names")
+    w.add_argument("--json", action="store_true", default=False)
 
     e = sub.add_parser("eval", help="test-set loss terms, optionally the IW likelihood")
     e.set_defaults(func=cmd_eval)
@@ -234,10 +265,27 @@ _TRAIN_OWN = ("command", "func", "debug", "model", "data", "out", "resume", "for
               "json", "threads")
 
 
+def cmd_sweep(a: argparse.Namespace) -> int:
+    from ..runs import sweep
+
+    options = {k: v for k, v in vars(a).items()
+               if k not in ("command", "func", "debug", "model", "data", "out", "seeds",
+                            "hidden", "force", "json", "threads")}
+    summary = sweep(a.model, a.data, a.out, seeds=a.seeds, hidden=getattr(a, "hidden", None),
+                    force=a.force, log=None if a.json else (lambda s: print(s, flush=True)),
+                    **options)
+    lines = [f"{len(summary['runs'])} runs in {a.out} (summary: {a.out}/sweep.json)"]
+    for r in summary["runs"]:
+        lines.append(f"  {r['run']}: test loss {r['test_loss']:.2f} nats/item"
+                     + (f", {r['test_active_units']} active units"
+                        if "test_active_units" in r else ""))
+    emit(summary, a.json, "\n".join(lines))
+    return 0
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     from ..runs import fit, is_main_process
 
-    set_threads(a.threads)
     options = {k: v for k, v in vars(a).items() if k not in _TRAIN_OWN}
     talk = not a.quiet and not a.json
     run = fit(a.model, a.data, a.out, resume=a.resume, force=a.force, quiet=a.quiet,

@@ -1,0 +1,144 @@
+"""Training many models of one architecture at once: weights stacked, one vmapped step.
+
+K models that differ only in their seed (their initial weights, their batch order and their
+noise) share every kernel launch: their parameters are stacked along a new first dimension
+(``torch.func.stack_module_state``), each training step evaluates all K losses with
+``torch.vmap`` over ``torch.func.functional_call`` (each model on its own batch, its own noise:
+``randomness="different"``), and one fused Adam updates the stacked tensors, which is the same
+elementwise update as K separate Adams. Each model still draws its batches from its own seeded
+permutation, exactly as ``train`` would, and after every epoch it is unstacked into an ordinary
+model that is evaluated, saved and checkpointed by the code ``train`` uses, so every model of
+the sweep is an ordinary run: loadable, and resumable alone with ``train --resume``. What
+differs from training each alone: the reparameterisation noise comes from one stream for all,
+so a model matches its lone twin in distribution, not bit for bit.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.func import functional_call, stack_module_state
+
+from ..errors import UserError
+from ..fileio import write_text
+from ..models import rundir as runfile
+from .checkpoint import TrainState, save_checkpoint
+from .evaluate import evaluate
+from .trainer import TrainConfig, make_optimizers, prepare_run_dir
+
+
+def _unstack(models: list[torch.nn.Module], params: dict[str, torch.Tensor],
+             buffers: dict[str, torch.Tensor]) -> None:
+    """Copy model k's slice of the stacked tensors into ``models[k]``."""
+    with torch.no_grad():
+        for k, model in enumerate(models):
+            for name, t in model.named_parameters():
+                t.copy_(params[name][k])
+            for name, t in model.named_buffers():
+                t.copy_(buffers[name][k])
+
+
+def _lone_optimizer(model: torch.nn.Module, stacked: torch.optim.Optimizer,
+                    params: dict[str, torch.Tensor], k: int, lr: float
+                    ) -> dict[str, torch.optim.Optimizer]:
+    """Model k's own Adam, holding its slice of the stacked moments (what its checkpoint
+    keeps, so ``train --resume`` continues it alone)."""
+    optimizers = make_optimizers(model, lr)
+    (opt,) = optimizers.values()
+    own = dict(model.named_parameters())
+    for name, p in params.items():
+        state = stacked.state.get(p)
+        if state and own[name].requires_grad:
+            opt.state[own[name]] = {"step": state["step"].clone(),
+                                    "exp_avg": state["exp_avg"][k].clone(),
+                                    "exp_avg_sq": state["exp_avg_sq"][k].clone()}
+    return optimizers
+
+
+def train_stacked(models: list[torch.nn.Module], seeds: list[int],
+                  train_data: torch.Tensor, test_data: torch.Tensor, outs: list[Path],
+                  config: TrainConfig, run_configs: list[dict[str, Any]], *,
+                  force: bool = False, on_epoch=None) -> list[list[dict[str, Any]]]:
+    """Train ``models`` (same architecture; model k built with ``seeds[k]``) together on
+    ``train_data`` (N, ...) into the run directories ``outs``; each gets ``run_configs[k]``
+    as its config.json (with the train config and its own seed). Returns each one's metrics
+    history (nats per item). ``on_epoch(k, record)`` is called for every model's epoch."""
+    if any(hasattr(m, "train_step") for m in models):
+        raise UserError("a sweep trains models with one loss; a GAN's players step in turns")
+    if len({len(seeds), len(models), len(outs)}) != 1:
+        raise ValueError("one seed and one output folder per model")
+    config.validate()
+    for out in outs:
+        prepare_run_dir(out, resume=False, force=force)
+    for out, seed, run_config in zip(outs, seeds, run_configs, strict=True):
+        runfile.write_config(out, {**run_config, "train": {
+            **asdict(config), "seed": seed, "precision": "fp32", "stacked_with": len(models)},
+            "versions": runfile.versions()})
+    for m in models:
+        m.train()
+    params, buffers = stack_module_state(models)
+    template = copy.deepcopy(models[0]).to("meta")
+    stacked = torch.optim.Adam([p for p in params.values() if p.requires_grad], lr=config.lr,
+                               fused=True)
+
+    def one(p, b, x):
+        return functional_call(template, (p, b), (x,))
+
+    losses = torch.vmap(one, in_dims=(0, 0, 0), randomness="different")
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    torch.manual_seed(seeds[0])
+    n, bs = len(train_data), config.batch_size
+    steps = math.ceil(n / bs)
+    histories: list[list[dict[str, Any]]] = [[] for _ in models]
+    for epoch in range(config.epochs):
+        perms = torch.stack([torch.randperm(n, generator=g) for g in gens])  # (K, N)
+        sums: dict[str, torch.Tensor] = {}
+        t0 = time.perf_counter()
+        for b in range(steps):
+            if config.lr_schedule != "constant":
+                lr = config.lr * 0.5 * (1 + math.cos(math.pi * (epoch * steps + b)
+                                                     / (config.epochs * steps)))
+                for group in stacked.param_groups:
+                    group["lr"] = lr
+            idx = perms[:, b * bs:(b + 1) * bs]  # (K, B)
+            terms = losses(params, buffers, train_data[idx])  # each (K,)
+            stacked.zero_grad(set_to_none=True)
+            terms["loss"].sum().backward()  # the models share no weight: K separate gradients
+            stacked.step()
+            for key, v in terms.items():
+                v = v.detach() * idx.shape[1]
+                sums[key] = sums[key] + v if key in sums else v
+        seconds = time.perf_counter() - t0
+        _unstack(models, params, buffers)
+        for k, (model, out) in enumerate(zip(models, outs, strict=True)):
+            with torch.random.fork_rng():
+                torch.manual_seed(seeds[k] + 1)  # the trainer's evaluation seed
+                test = evaluate(model, test_data, config.eval_batch_size)
+            extra = getattr(model, "epoch_metrics", None)
+            if extra is not None:
+                model.eval()
+                test.update(extra(test, test_data))
+                model.train()
+            record = {"epoch": epoch + 1,
+                      **{f"train_{key}": float(v[k]) / n for key, v in sums.items()},
+                      **{f"test_{key}": v for key, v in test.items()},
+                      "seconds": round(seconds / len(models), 4),  # its share of the step time
+                      "items_per_s": round(n * len(models) / seconds, 1)}
+            histories[k].append(record)
+            runfile.save_weights(model, out / runfile.WEIGHTS)
+            write_text(out / runfile.METRICS,
+                       "".join(json.dumps(r) + "\n" for r in histories[k]))
+            state = TrainState(epoch=epoch + 1, epoch_rng=gens[k].get_state(),
+                               history=histories[k])
+            save_checkpoint(out / "checkpoint", model,
+                            _lone_optimizer(model, stacked, params, k, config.lr), state)
+            if on_epoch is not None:
+                on_epoch(k, record)
+    return histories

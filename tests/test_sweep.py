@@ -1,0 +1,71 @@
+"""Many models at once: a sweep's runs are ordinary runs, and each matches its seed trained
+alone (exactly for an autoencoder, which draws no noise; in distribution for a VAE)."""
+
+import json
+
+import pytest
+
+import latentatlas
+
+from .conftest import assert_one_error, cli
+
+SMALL = {"n_train": 512, "n_test": 128, "latent_dim": 3, "batch_size": 64}
+
+
+def test_an_autoencoder_in_a_sweep_is_the_one_trained_alone(tmp_path):
+    summary = latentatlas.sweep("ae", "shapes", tmp_path / "sw", seeds=[3, 5],
+                                hidden=[(32,)], epochs=2, **SMALL)
+    assert [r["seed"] for r in summary["runs"]] == [3, 5]
+    for row in summary["runs"]:
+        alone = latentatlas.fit("ae", "shapes", tmp_path / f"alone-{row['seed']}",
+                                seed=row["seed"], hidden=(32,), epochs=2, precision="fp32",
+                                **SMALL)
+        swept = latentatlas.load(row["run"])
+        # the same init, batches and updates; the batched matmuls round differently in the
+        # last bits, and Adam, which divides by the gradient's own size, can turn that into
+        # a difference of up to about one step (lr 1e-3) where a gradient is near zero
+        for (k, v), (_, w) in zip(alone.model.state_dict().items(),
+                                  swept.state_dict().items(), strict=True):
+            assert float((v - w).abs().max()) < 3e-3, k
+        assert row["test_loss"] == pytest.approx(alone.metrics[-1]["test_loss"], rel=1e-4)
+
+
+def test_sweep_runs_are_ordinary_loadable_and_resume_alone(tmp_path):
+    out = tmp_path / "sw"
+    summary = latentatlas.sweep("vae", "shapes", out, seeds=[0, 1, 2],
+                                hidden=[(32,), (16, 8)], epochs=2, **SMALL)
+    assert json.loads((out / "sweep.json").read_text()) == summary
+    names = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert names == [f"h{h}-s{s}" for h in ("16x8", "32") for s in (0, 1, 2)]
+    losses = {}
+    for row in summary["runs"]:
+        run = latentatlas.Run.open(row["run"])
+        assert run.config["train"]["seed"] == row["seed"] and len(run.metrics) == 2
+        assert run.config["train"]["precision"] == "fp32"
+        assert list(run.config["model"]["hidden"]) == row["hidden"]
+        losses.setdefault(tuple(row["hidden"]), []).append(row["test_loss"])
+    assert len(set(losses[(32,)])) == 3  # three seeds, three different models
+    resumed = latentatlas.fit(out=out / "h32-s1", resume=True, epochs=3)
+    assert [r["epoch"] for r in resumed.metrics] == [1, 2, 3]
+    # a VAE matches its lone twin in distribution: the same seed alone lands among the sweep's
+    alone = latentatlas.fit("vae", "shapes", tmp_path / "alone", seed=1, hidden=(32,),
+                            epochs=2, precision="fp32", **SMALL)
+    spread = max(losses[(32,)]) - min(losses[(32,)])
+    assert abs(alone.metrics[-1]["test_loss"] - losses[(32,)][1]) < max(3 * spread, 1.0)
+
+
+def test_sweep_from_the_cli(tmp_path):
+    out = tmp_path / "cli"
+    p = cli("sweep", "--data", "shapes", "--seeds", "0..1", "--hidden", "16,8x8",
+            "--latent-dim", "2", "--epochs", "1", "--n-train", "256", "--n-test", "64",
+            "--out", str(out), "--json")
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(p.stdout)["runs"]
+    assert [(r["hidden"], r["seed"]) for r in rows] == [([16], 0), ([16], 1), ([8, 8], 0),
+                                                         ([8, 8], 1)]
+    assert cli("info", rows[3]["run"]).returncode == 0
+    assert_one_error(cli("sweep", "--data", "shapes", "--seeds", "1,1", "--out",
+                         str(tmp_path / "x")), "seeds")
+    assert_one_error(cli("sweep", "--data", "shapes", "--seeds", "a", "--out",
+                         str(tmp_path / "x")), "seeds")
+    assert not (tmp_path / "x").exists()
