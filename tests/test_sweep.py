@@ -69,3 +69,9 @@ def test_sweep_from_the_cli(tmp_path):
     assert_one_error(cli("sweep", "--data", "shapes", "--seeds", "a", "--out",
                          str(tmp_path / "x")), "seeds")
     assert not (tmp_path / "x").exists()
+    (out / "h16-s1" / "model.safetensors").unlink()  # a clash in the middle: nothing changes
+    before = sorted(p.name for p in (out / "h16-s0").iterdir())
+    assert_one_error(cli("sweep", "--data", "shapes", "--seeds", "0..1", "--hidden", "16",
+                         "--epochs", "1", "--n-train", "256", "--n-test", "64", "--out",
+                         str(out)), "already exists")
+    assert sorted(p.name for p in (out / "h16-s0").iterdir()) == before

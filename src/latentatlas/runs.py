@@ -371,7 +371,7 @@ def sweep(kind: str = "vae", data: str = "fashion-mnist", out: str | Path = "", 
     of one width together (``train.sweep.train_stacked``: stacked weights, one vmapped step),
     each into its own ordinary run ``out/h{widths}-s{seed}``. ``hparams`` as ``fit``'s (one
     value for all). Writes and returns the sweep's summary ``out/sweep.json``: one row per
-    run with its last epoch's test loss terms (nats per image) and active units."""
+    run with its last epoch's test loss terms (nats per image)."""
     from .train.sweep import train_stacked
 
     out = Path(out)

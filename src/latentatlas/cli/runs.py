@@ -276,9 +276,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
                     **options)
     lines = [f"{len(summary['runs'])} runs in {a.out} (summary: {a.out}/sweep.json)"]
     for r in summary["runs"]:
-        lines.append(f"  {r['run']}: test loss {r['test_loss']:.2f} nats/item"
-                     + (f", {r['test_active_units']} active units"
-                        if "test_active_units" in r else ""))
+        lines.append(f"  {r['run']}: test loss {r['test_loss']:.2f} nats/item")
     emit(summary, a.json, "\n".join(lines))
     return 0
 

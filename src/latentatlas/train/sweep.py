@@ -75,6 +75,9 @@ def train_stacked(models: list[torch.nn.Module], seeds: list[int],
     if len({len(seeds), len(models), len(outs)}) != 1:
         raise ValueError("one seed and one output folder per model")
     config.validate()
+    for out in outs:  # every clash before any folder is made or replaced
+        if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+            raise UserError(f"{out} already exists; pass `force` to replace the sweep's runs")
     for out in outs:
         prepare_run_dir(out, resume=False, force=force)
     for out, seed, run_config in zip(outs, seeds, run_configs, strict=True):
