@@ -72,7 +72,8 @@ NEEDS.update({
                                  "text-classifier run"),
     "maximize": (("classifier",), "is not a classifier; maximize needs an image-classifier "
                                   "or text-classifier run"),
-    "attack": (("classifier",), "is not a classifier; attack needs an image-classifier run"),
+    "attack": (("classifier",), "is not a classifier; attack needs an image-classifier or "
+                               "text-classifier run"),
 })
 
 
