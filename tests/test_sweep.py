@@ -75,3 +75,21 @@ def test_sweep_from_the_cli(tmp_path):
                          "--epochs", "1", "--n-train", "256", "--n-test", "64", "--out",
                          str(out)), "already exists")
     assert sorted(p.name for p in (out / "h16-s0").iterdir()) == before
+
+
+def test_every_epoch_counts_the_units_a_vae_uses_as_dims_does(tmp_path):
+    """The per-epoch unit counts (the study of how many dimensions a model uses reads them)
+    agree with `dims` on the saved model: the same test images, the same criteria."""
+    from latentatlas.atlas.workflow import unit_table
+
+    summary = latentatlas.sweep("vae", "shapes", tmp_path / "sw", seeds=[0, 1], hidden=[(32,)],
+                                epochs=2, **{**SMALL, "latent_dim": 6})
+    for row in summary["runs"]:
+        table = unit_table(row["run"])
+        assert row["test_active_units"] == table["active_units"]
+        assert row["test_kl_units"] == sum(u["kl"] > 0.1 for u in table["units"])
+        history = latentatlas.Run.open(row["run"]).metrics
+        assert all(0 <= r["test_kl_units"] <= 6 for r in history)
+    ae = latentatlas.sweep("ae", "shapes", tmp_path / "ae", seeds=[0], hidden=[(8,)], epochs=1,
+                           **SMALL)
+    assert "test_active_units" not in ae["runs"][0]  # a plain AE has no posterior to count

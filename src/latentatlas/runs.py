@@ -120,7 +120,8 @@ class Run:
         if hasattr(model, "epoch_metrics"):
             terms.update(model.epoch_metrics(terms, *batch))
         result: dict[str, Any] = {"run": str(self.path), "n_test": len(batch[0])}
-        result.update({k: round(float(v), 4) for k, v in terms.items()})
+        result.update({k: v if isinstance(v, int) else round(float(v), 4)
+                       for k, v in terms.items()})
         if iw:
             if not hasattr(model, "iw_log_likelihood") or not model.is_variational:
                 raise OptionError("iw", "needs an image VAE")

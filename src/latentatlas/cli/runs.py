@@ -304,7 +304,9 @@ def cmd_eval(a: argparse.Namespace) -> int:
              if k not in ("run", "n_test", "kl_weight") and not k.startswith("iw_nll")}
     unit = " (nats per item)" if run.kind.headline is None else ""
     lines = [f"{a.run} on {result['n_test']:,} test items{unit}:",
-             "  " + "  ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in terms.items())]
+             "  " + "  ".join(f"{k.replace('_', ' ')} "
+                              + (f"{v:.2f}" if isinstance(v, float) else str(v))
+                              for k, v in terms.items())]
     if a.iw:
         lines.append(f"  importance-weighted NLL (k={a.iw}): {result[f'iw_nll_k{a.iw}']:.2f}")
     if a.quality or a.samples is not None or run.kind.adversarial:

@@ -48,14 +48,21 @@ def _uniform(out: torch.Tensor, generator: torch.Generator | None) -> torch.Tens
     return torch.rand(out.shape, generator=generator).to(out)
 
 
+def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy on logits summed over all but the first dimension, (B,) nats:
+    softplus(l) - x l, the same value as ``F.binary_cross_entropy_with_logits``; written out
+    because that fused op has no batching rule, so under ``torch.vmap`` (a sweep's stacked
+    step) it ran three times slower than these plain elementwise ops."""
+    return F.softplus(logits).flatten(1).sum(1) - (x * logits).flatten(1).sum(1)
+
+
 class Bernoulli(Likelihood):
     """x in [0, 1] scored as Bernoulli probabilities: binary cross-entropy on the logits."""
 
     name = "bernoulli"
 
     def nll(self, out, x):
-        bce = F.binary_cross_entropy_with_logits(out, x, reduction="none")
-        return bce.flatten(1).sum(1)
+        return bernoulli_nll(out, x)
 
     def mean(self, out):
         return torch.sigmoid(out)
@@ -86,8 +93,7 @@ class ContinuousBernoulli(Likelihood):
     name = "continuous-bernoulli"
 
     def nll(self, out, x):
-        bce = F.binary_cross_entropy_with_logits(out, x, reduction="none")
-        return (bce - cb_log_norm(out)).flatten(1).sum(1)
+        return bernoulli_nll(out, x) - cb_log_norm(out).flatten(1).sum(1)
 
     def mean(self, out):
         lam = torch.sigmoid(out)
