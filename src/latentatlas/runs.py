@@ -33,7 +33,8 @@ from .models.kinds import KINDS, OPTION_NAMES, Kind, Options, get_kind
 from .train import TrainConfig, evaluate, iw_nll, train
 
 # TrainConfig fields a user sets (eval_batch_size and quiet are the trainer's own)
-TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "lr_schedule", "seed", "precision", "device")
+TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "lr_schedule", "seed", "precision", "device",
+                 "sample_every")
 
 
 class Run:
@@ -317,6 +318,8 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
         known = {f.name for f in fields(TrainConfig)}  # not what the run noted beside them
         cfg = TrainConfig(**{**{k: v for k, v in saved["train"].items() if k in known},
                              "epochs": train_opts.get("epochs", saved["train"]["epochs"]),
+                             "sample_every": train_opts.get(
+                                 "sample_every", saved["train"].get("sample_every", 0)),
                              "quiet": quiet})
     else:
         k = get_kind(kind or "vae")
@@ -327,6 +330,10 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
         model_config = None
         cfg = TrainConfig(**{**k.train_defaults, **train_opts}, quiet=quiet)
     cfg.validate()
+    if cfg.sample_every and not k.generates:
+        raise OptionError("sample_every", f"is for models that generate "
+                          f"({', '.join(n for n, g in KINDS.items() if g.generates)}), not "
+                          f"{k.name}")
     dataset = rundir.load_data(k, spec)
     vocab = None
     if k.text:
@@ -352,13 +359,20 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
     def report(record: dict[str, Any]) -> None:
         if say is not None:
             say(k.report(record))
+            samples = record.get("samples")
+            if isinstance(samples, list):
+                say("\n".join(f"  sample: {text}" for text in samples))
+            elif samples is not None:
+                say(f"  samples: {out / samples}")
         if on_epoch is not None:
             on_epoch(record)
 
     history = train(model, train_data, test_data, out, cfg,
                     {"kind": k.name, "model": model_config, "data": spec},
                     resume=resume, force=force, on_epoch=report,
-                    on_start=None if vocab is None else lambda d: vocab.save(d / rundir.VOCAB))
+                    on_start=None if vocab is None else lambda d: vocab.save(d / rundir.VOCAB),
+                    sampler=(lambda o, epoch: _epoch_samples(k, o, epoch)) if k.generates
+                    else None)
     run = Run.open(out)
     run.history = history
     return run
@@ -428,6 +442,28 @@ def sweep(kind: str = "vae", data: str = "fashion-mnist", out: str | Path = "", 
                "runs": rows}
     write_json(out / "sweep.json", summary)
     return summary
+
+
+EPOCH_SAMPLES = {"texts": 4, "images": 16}  # what ``sample_every`` logs
+
+
+def _epoch_samples(kind: Kind, out: Path, epoch: int) -> dict[str, Any]:
+    """What ``sample_every`` adds to an epoch's record, drawn from the run as saved with seed
+    0 (the same draws every time, so successive epochs show the model change): a text
+    model's texts (``sample_texts``), or an image model's samples (``sample_images``) drawn
+    as a grid into ``out/samples/epoch-NNN.png``, the record holding that path."""
+    if kind.text:
+        from .text.workflow import sample_texts
+
+        return {"samples": sample_texts(out, n=EPOCH_SAMPLES["texts"], seed=0)}
+    from .atlas.workflow import sample_images
+    from .plotting import save_grid
+
+    images, _ = sample_images(out, EPOCH_SAMPLES["images"], seed=0)
+    path = Path("samples") / f"epoch-{epoch:03d}.png"
+    (out / path.parent).mkdir(exist_ok=True)
+    save_grid(images.clamp(0, 1), out / path, nrow=8)
+    return {"samples": str(path)}
 
 
 def _data_spec(kind: Kind, name: str, o: Options) -> dict[str, Any]:

@@ -7,7 +7,6 @@ of that axis's standard deviation over the data.
 from __future__ import annotations
 
 import torch
-from sklearn.decomposition import PCA
 
 
 class Knobs:
@@ -26,6 +25,8 @@ class Knobs:
         if not 1 <= self.k <= min(n, d):
             raise ValueError(f"k must be between 1 and {min(n, d)} (items and latent "
                              f"dimensions), got {self.k}")
+        from sklearn.decomposition import PCA  # imported when used: scikit-learn takes 3 s
+
         pca = PCA(n_components=self.k, svd_solver="full").fit(codes.double().numpy())
         self.components_ = torch.from_numpy(pca.components_).float()
         self.mean_ = torch.from_numpy(pca.mean_).float()

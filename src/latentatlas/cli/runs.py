@@ -122,6 +122,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "auto: time a few steps in each on this machine and take the faster "
                         "whose loss agrees (cached)")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--sample-every", type=positive_int, metavar="N",
+                   help="generative and language models: every N epochs print samples (texts; "
+                        "images go to RUN/samples/epoch-NNN.png) and log them in "
+                        "metrics.jsonl")
     t.add_argument("--threads", type=positive_int, default=None,
                    help="torch threads (default: the cores other processes are not using, "
                         "checked again every epoch)")

@@ -22,6 +22,7 @@ import torch
 
 from ..errors import OptionError, UserError
 from ..models.decoding import BOS, EOS
+from ..train.adam import Adam
 from .core import resolve_target
 
 
@@ -76,7 +77,7 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 def _ascend(x: torch.Tensor, objective, steps: int, lr: float, project=None) -> list[float]:
     """Adam on ``x`` alone: ``objective(x) -> (loss to minimise, value to trace)``; the model's
     weights get no gradients. Returns the value every 16 steps."""
-    opt = torch.optim.Adam([x], lr=lr)
+    opt = Adam([x], lr=lr)
     trace = []
     for step in range(steps):
         loss, value = objective(x)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..train.adam import Adam
 from .protocol import LatentModel
 
 
@@ -76,7 +77,7 @@ def invert(model: LatentModel, x: torch.Tensor, *, starts: int = 4, steps: int =
               .requires_grad_(True))
     target = x.repeat(s, *([1] * (x.ndim - 1)))
     params = [z, logits] if k else [z]
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = Adam(params, lr=lr)
 
     def codes() -> torch.Tensor:
         return torch.cat([z, logits.softmax(1)], 1) if k else z

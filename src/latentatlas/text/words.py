@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
 from ..data.vocab import tokenize
 
 
@@ -25,7 +23,11 @@ def content_words(text: str, stop_words: bool = True) -> list[str]:
     """The words of a text without punctuation, numbers and (by default) English stop words
     (scikit-learn's list)."""
     words = [t for t in tokenize(text.replace("<unk>", " ")) if t.replace("'", "").isalpha()]
-    return [w for w in words if w not in ENGLISH_STOP_WORDS] if stop_words else words
+    if not stop_words:
+        return words
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # scikit-learn takes 3 s
+
+    return [w for w in words if w not in ENGLISH_STOP_WORDS]
 
 
 def word_counts(texts: list[str], stop_words: bool = True) -> Counter:

@@ -20,6 +20,7 @@ from safetensors.torch import save_file
 
 from ..errors import UserError
 from ..fileio import write_atomic
+from .adam import Adam
 
 FILE = "state.safetensors"
 
@@ -39,10 +40,10 @@ class TrainState:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-Optimizers = torch.optim.Optimizer | dict[str, torch.optim.Optimizer]
+Optimizers = Adam | dict[str, Adam]
 
 
-def _named(optimizers: Optimizers) -> dict[str, torch.optim.Optimizer]:
+def _named(optimizers: Optimizers) -> dict[str, Adam]:
     """One optimizer -> {"": it}; several stay as named."""
     return optimizers if isinstance(optimizers, dict) else {"": optimizers}
 
@@ -133,7 +134,7 @@ def _entry(saved: Any, name: str) -> Any:
     return saved.get(name) if isinstance(saved, dict) else None
 
 
-def _optimizer_state(path: Path, optimizer: torch.optim.Optimizer,
+def _optimizer_state(path: Path, optimizer: Adam,
                      tensors: dict[str, torch.Tensor], groups: Any,
                      kind: Any) -> dict[str, Any]:
     """The saved optimizer state (moments as ``PARAM.SLOT`` tensors, parameter groups, the

@@ -29,6 +29,7 @@ from torch.func import functional_call, stack_module_state
 from ..errors import UserError
 from ..fileio import write_text
 from ..models import rundir as runfile
+from .adam import Adam
 from .checkpoint import TrainState, save_checkpoint
 from .evaluate import evaluate
 from .trainer import TrainConfig, make_optimizers, prepare_run_dir
@@ -45,9 +46,9 @@ def _unstack(models: list[torch.nn.Module], params: dict[str, torch.Tensor],
                 t.copy_(buffers[name][k])
 
 
-def _lone_optimizer(model: torch.nn.Module, stacked: torch.optim.Optimizer,
+def _lone_optimizer(model: torch.nn.Module, stacked: Adam,
                     params: dict[str, torch.Tensor], k: int, lr: float
-                    ) -> dict[str, torch.optim.Optimizer]:
+                    ) -> dict[str, Adam]:
     """Model k's own Adam, holding its slice of the stacked moments (what its checkpoint
     keeps, so ``train --resume`` continues it alone)."""
     optimizers = make_optimizers(model, lr)
@@ -88,8 +89,7 @@ def train_stacked(models: list[torch.nn.Module], seeds: list[int],
         m.train()
     params, buffers = stack_module_state(models)
     template = copy.deepcopy(models[0]).to("meta")
-    stacked = torch.optim.Adam([p for p in params.values() if p.requires_grad], lr=config.lr,
-                               fused=True)
+    stacked = Adam([p for p in params.values() if p.requires_grad], lr=config.lr)
 
     def one(p, b, x):
         return functional_call(template, (p, b), (x,))

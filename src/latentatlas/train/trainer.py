@@ -34,6 +34,7 @@ from ..fileio import write_text
 from ..models import rundir as runfile
 from ..threads import recheck as recheck_threads
 from . import distributed, precision
+from .adam import Adam
 from .allocator import tune_malloc
 from .checkpoint import TrainState, has_checkpoint, load_checkpoint, save_checkpoint
 from .evaluate import evaluate
@@ -55,6 +56,8 @@ class TrainConfig:
     precision: str = "auto"
     device: str = "auto"  # "cpu", "cuda", or "auto" (cuda when available)
     eval_batch_size: int = 2048
+    # every this many epochs the run logs samples (``train``'s ``sampler``); 0: never
+    sample_every: int = 0
     quiet: bool = False
 
     def validate(self) -> None:
@@ -64,6 +67,9 @@ class TrainConfig:
             raise OptionError("batch_size", f"must be at least 1, got {self.batch_size}")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise OptionError("lr", f"must be a positive number, got {self.lr}")
+        if self.sample_every < 0:
+            raise OptionError("sample_every", f"must be 0 (never) or a number of epochs, got "
+                                              f"{self.sample_every}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise OptionError("lr_schedule", f"must be constant or cosine, got "
                                              f"{self.lr_schedule!r}")
@@ -125,15 +131,14 @@ def resolve_device(requested: str, rank: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
-def make_optimizers(model: torch.nn.Module, lr: float) -> dict[str, torch.optim.Optimizer]:
+def make_optimizers(model: torch.nn.Module, lr: float) -> dict[str, Adam]:
     """One fused Adam per parameter group the model names (``optimizer_groups``: a GAN's
     players), else one for all its trainable parameters."""
     groups = getattr(model, "optimizer_groups", None)
     groups = groups() if groups is not None else {
         "": ([p for p in model.parameters() if p.requires_grad], {})}
     return {  # fused: one kernel per step
-        name: torch.optim.Adam([p for p in params if p.requires_grad], lr=lr, fused=True,
-                               **options)
+        name: Adam([p for p in params if p.requires_grad], lr=lr, **options)
         for name, (params, options) in groups.items()}
 
 
@@ -149,6 +154,7 @@ def train(
     force: bool = False,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     on_start: Callable[[Path], None] | None = None,
+    sampler: Callable[[Path, int], dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` and keep ``out`` a loadable run after every epoch; return the history.
 
@@ -159,6 +165,9 @@ def train(
     ``metrics.jsonl`` gets one line per epoch: train and test loss terms in nats per item,
     the epoch's training wall time in seconds and items per second. ``on_start(out)`` writes
     any other files of the run (a text model's vocab.json) once the directory is ready.
+    Every ``config.sample_every`` epochs ``sampler(out, epoch)``, called once the epoch's
+    weights are saved and under a forked RNG (training goes on as if it had not run), returns
+    what joins the epoch's record (``{"samples": ...}``).
     """
     config.validate()
     for split, data in (("training", train_data), ("test", test_data)):
@@ -173,7 +182,7 @@ def train(
     tune_malloc()
     d = distributed.setup()
     try:
-        loop = _Loop(model, train_data, test_data, Path(out), config, d)
+        loop = _Loop(model, train_data, test_data, Path(out), config, d, sampler)
         if d.is_main:
             measured = loop.measured
             if resume and measured is None and (loop.out / runfile.CONFIG).is_file():
@@ -205,8 +214,10 @@ class _Loop:
 
     def __init__(self, model: torch.nn.Module, train_data: torch.Tensor | Batch,
                  test_data: torch.Tensor | Batch, out: Path, config: TrainConfig,
-                 d: distributed.Dist):
+                 d: distributed.Dist,
+                 sampler: Callable[[Path, int], dict[str, Any]] | None = None):
         self.config, self.d, self.out, self.ckpt_dir = config, d, out, out / "checkpoint"
+        self.sampler = sampler
         self.device = resolve_device(config.device, d.rank)
         self.model = model.to(self.device)
         self.train_data = tuple(t.to(self.device) for t in _as_tuple(train_data))
@@ -322,6 +333,11 @@ class _Loop:
             record.update({"seconds": round(seconds, 4), "items_per_s": round(n / seconds, 1)})
             state.history.append(record)
             runfile.save_weights(self.model, self.out / runfile.WEIGHTS)
+            if self.sampler is not None and cfg.sample_every \
+                    and state.epoch % cfg.sample_every == 0:
+                cuda = [self.device] if self.device.type == "cuda" else []
+                with torch.random.fork_rng(devices=cuda):
+                    record.update(self.sampler(self.out, state.epoch))
             write_text(self.out / runfile.METRICS, "".join(_json_line(r) for r in state.history))
             save_checkpoint(self.ckpt_dir, self.model, self.optimizers, state)
         d.barrier()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import OptionError
+from ..train.adam import Adam
 
 
 def _pair(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,7 +116,7 @@ class MLPMap(_Map):
             torch.manual_seed(self.seed)
             net = torch.nn.Sequential(torch.nn.Linear(a.shape[1], self.hidden), torch.nn.ReLU(),
                                       torch.nn.Linear(self.hidden, b.shape[1]))
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
+        opt = Adam(net.parameters(), lr=self.lr)
         best, best_state, waited, ran = float("inf"), None, 0, 0
         for _ in range(self.epochs):
             ran += 1
