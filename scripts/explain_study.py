@@ -12,6 +12,9 @@
   distance back from the newest input), with one heatmap.
 
     python scripts/explain_study.py [--out runs/explain-study] [--n 200] [--images 100]
+                                    [--parts text,images,attention]
+
+Each part writes PART.json under --out; the whole writes study.json.
 """
 
 from __future__ import annotations
@@ -39,15 +42,35 @@ def main() -> None:
     p.add_argument("--out", default="runs/explain-study")
     p.add_argument("--n", type=int, default=200, help="test sentences to explain")
     p.add_argument("--images", type=int, default=100, help="test images to explain")
+    p.add_argument("--parts", default="text,images,attention",
+                   help="which parts to run, comma-separated")
     a = p.parse_args()
+    parts = a.parts.split(",")
+    if not set(parts) <= {"text", "images", "attention"}:
+        raise SystemExit(f"unknown part in {a.parts!r}: text, images, attention")
     torch.set_num_threads(2)
-    run = str(Path(a.out) / "grammar-sentiment")
+    out = Path(a.out)
+    result: dict = {"command": "python scripts/explain_study.py"
+                    + (f" --parts {a.parts}" if len(parts) < 3 else "")}
+    for part, make in (("text", lambda: text_study(out, a.n)),
+                       ("images", lambda: image_study(out, a.images)),
+                       ("attention", lambda: attention_study(out))):
+        if part in parts:
+            result[part] = make()
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{part}.json").write_text(json.dumps(result[part], indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+    if len(parts) == 3:
+        (out / "study.json").write_text(json.dumps(result, indent=1) + "\n")
+
+
+def text_study(out: Path, n: int) -> dict:
+    run = str(out / "grammar-sentiment")
     fit("text-classifier", "grammar", run, label="sentiment", hidden=(64,), embed_dim=32,
         epochs=3, force=True)
     model = load(run)
-    texts = load_text("grammar").test[: a.n]
-    result: dict = {"command": "python scripts/explain_study.py", "run": run,
-                    "sentences": len(texts), "methods": {}}
+    texts = load_text("grammar").test[:n]
+    result: dict = {"run": run, "sentences": len(texts), "methods": {}}
     for method in METHODS:
         t = time.perf_counter()
         hits = sum(r.tokens[r.top(1)[0]] in ADJECTIVES
@@ -55,10 +78,7 @@ def main() -> None:
         result["methods"][method] = {
             "precision_at_1": round(hits / len(texts), 3),
             "ms_per_explanation": round((time.perf_counter() - t) / len(texts) * 1000, 2)}
-    result["images"] = image_study(Path(a.out), a.images)
-    result["attention"] = attention_study(Path(a.out))
-    print(json.dumps(result, indent=1))
-    (Path(a.out) / "study.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result
 
 
 def image_study(out: Path, n: int) -> dict:

@@ -195,3 +195,59 @@ def test_lime_dropping_words_is_still_available(classifier):
     unk = explain_text(model, text, "lime", samples=500)
     assert drop.params["mask"] == "drop" and unk.params["mask"] == "unk"
     assert drop.tokens[drop.top(1)[0]] == unk.tokens[unk.top(1)[0]] == "gloomy"
+
+
+def _exact_shapley(n: int, value) -> np.ndarray:
+    """Shapley values by their definition: every coalition, weighted s! (n - s - 1)! / n!."""
+    import itertools
+    import math
+
+    phi = np.zeros(n)
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        for s in range(n):
+            w = math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n)
+            for members in itertools.combinations(others, s):
+                m = np.zeros(n)
+                m[list(members)] = 1
+                with_i = m.copy()
+                with_i[i] = 1
+                phi[i] += w * (value(with_i) - value(m))
+    return phi
+
+
+def test_kernelshap_is_exact_when_every_coalition_fits_and_always_efficient(classifier):
+    import torch
+
+    from latentatlas.explain.core import kernelshap_fit, shapley_coalitions
+    from latentatlas.explain.tokens import masked_probabilities, token_ids
+
+    rng = np.random.default_rng(0)
+    table: dict = {}
+
+    def game(m):  # a set function with every interaction
+        return table.setdefault(tuple(m.astype(int)), rng.normal())
+
+    masks, weights = shapley_coalitions(6, 100)
+    assert len(masks) == 2**6 - 2
+    phi = kernelshap_fit(masks, weights, np.array([game(m) for m in masks]),
+                         game(np.ones(6)), game(np.zeros(6)))
+    np.testing.assert_allclose(phi, _exact_shapley(6, game), atol=1e-10)
+
+    model = latentatlas.load(classifier)
+    short = "she danced in paris and felt elated ."
+    r = explain_text(model, short, "kernelshap")
+    ids, _ = token_ids(model, short)
+    c = model.config.classes.index(r.target)
+
+    def prob(m):
+        return float(masked_probabilities(model, ids, torch.from_numpy(m[None] > 0))[0, c])
+
+    np.testing.assert_allclose(r.scores, _exact_shapley(len(r.tokens), prob), atol=1e-5)
+    # a text too long for every coalition: sampled, and still efficient
+    long = "he ran in rome and felt gloomy and she sat in oslo and felt elated ."
+    r = explain_text(model, long, "kernelshap", samples=300, seed=2)
+    assert r.params["samples"] <= 300 and len(r.tokens) > 8
+    assert r.scores.sum() == pytest.approx(r.probability - r.params["base"], abs=1e-4)
+    again = explain_text(model, long, "kernelshap", samples=300, seed=2)
+    np.testing.assert_array_equal(r.scores, again.scores)

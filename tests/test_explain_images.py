@@ -57,6 +57,16 @@ def test_each_method_points_at_the_square(model, method):
     assert inside >= (3 if method == "saliency" else 4), (method, top)
 
 
+def test_kernelshap_values_sum_to_the_gap_to_the_black_image(model):
+    x = on_image()
+    r = explain_image(model, x, "kernelshap", samples=300, patch=3)  # 16 squares: sampled
+    assert r.params["samples"] <= 300
+    with torch.no_grad():
+        black = float(torch.softmax(model.logits(torch.zeros_like(x)[None]), -1)[0, 1])
+    assert r.params["base"] == pytest.approx(black, abs=1e-6)
+    assert r.features().sum() == pytest.approx(r.probability - black, abs=1e-4)
+
+
 def test_integrated_gradients_is_complete(model):
     x = on_image()
     r = explain_image(model, x, "ig", steps=200)

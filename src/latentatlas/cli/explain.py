@@ -20,17 +20,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--index", type=int, help="image classifiers: a test-set item")
     what.add_argument("--image", help="image classifiers: a PNG/JPEG of the model's size")
     e.add_argument("--method", default="all",
-                   choices=["saliency", "gradxinput", "ig", "occlusion", "lime", "all"])
+                   choices=["saliency", "gradxinput", "ig", "occlusion", "lime", "kernelshap",
+                            "all"])
     e.add_argument("--target", help="class to explain (default: the prediction)")
     e.add_argument("--samples", type=positive_int,
-                   help="lime: masked inputs (default 5000 for texts, 1000 for images)")
+                   help="lime, kernelshap: masked inputs (default 5000 for texts, 1000 for "
+                        "images)")
     e.add_argument("--kernel-width", type=float,
                    help="lime: kernel width (default 25 for texts, 0.25 for images, as lime)")
     e.add_argument("--mask", choices=["unk", "drop"], default="unk",
-                   help="lime on texts: a masked word becomes <unk> (as lime with bow=False) "
-                        "or leaves the text")
+                   help="lime, kernelshap on texts: a masked word becomes <unk> (as lime "
+                        "with bow=False) or leaves the text")
     e.add_argument("--segments", choices=["patches", "superpixels"], default="patches",
-                   help="images, occlusion and lime: the features are squares or superpixels")
+                   help="images, occlusion, lime and kernelshap: the features are squares or "
+                        "superpixels")
     e.add_argument("--patch", type=positive_int, default=4,
                    help="--segments patches: squares of N x N pixels")
     e.add_argument("--n-segments", type=positive_int, default=50,
@@ -240,7 +243,7 @@ def cmd_explain(a: argparse.Namespace) -> int:
     kw = {"steps": a.steps}
     kw.update({k: v for k, v in (("samples", a.samples), ("kernel_width", a.kernel_width))
                if v is not None})
-    if text and a.method in ("lime", "all"):
+    if text and a.method in ("lime", "kernelshap", "all"):
         kw["mask"] = a.mask
     if not text:
         kw.update(segments=a.segments, patch=a.patch, n_segments=a.n_segments)

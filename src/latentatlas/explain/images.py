@@ -12,7 +12,11 @@
 - ``lime``: our batched LIME over the segments as the features: ``samples`` images with a
   random half of the segments blacked out (as the lime package draws them), their target
   probabilities in batches, the kernel on the cosine distance (``kernel_width``, 0.25 as lime's
-  image explainer) and a ridge fit; each pixel gets its segment's coefficient.
+  image explainer) and a ridge fit; each pixel gets its segment's coefficient;
+- ``kernelshap``: KernelSHAP over the segments, a dropped segment black as for LIME: at most
+  ``samples`` coalitions (``core.shapley_coalitions``), their target probabilities in batches,
+  and the Shapley kernel's regression constrained so the segments' values sum to the image's
+  probability minus the black image's; each pixel gets its segment's value.
 
 Segments (``segments``) are ``patch`` x ``patch`` squares, or ``n_segments`` superpixels:
 SLIC-style k-means over each pixel's intensities and its position (weighted by
@@ -27,7 +31,15 @@ import numpy as np
 import torch
 
 from ..errors import OptionError, UserError
-from .core import METHODS, Attribution, class_probabilities, lime_fit, resolve_target
+from .core import (
+    METHODS,
+    Attribution,
+    class_probabilities,
+    kernelshap_fit,
+    lime_fit,
+    resolve_target,
+    shapley_coalitions,
+)
 
 
 def check_image(model, image: torch.Tensor) -> torch.Tensor:
@@ -117,6 +129,13 @@ def explain_image(model, image: torch.Tensor, method: str, target: str | None = 
             drop = probs[c] - class_probabilities(model, _masked(x, seg, keep))[:, c]
             scores = drop[seg]
             params["replacement"] = "black"
+        elif method == "kernelshap":
+            masks, weights = shapley_coalitions(n, samples, seed)
+            keep = torch.from_numpy(np.vstack([masks, np.zeros((1, n))])).float()
+            y = class_probabilities(model, _masked(x, seg, keep))[:, c].double().numpy()
+            phi = kernelshap_fit(masks, weights, y[:-1], float(probs[c]), float(y[-1]))
+            scores = torch.from_numpy(phi)[seg]
+            params.update({"samples": len(masks), "seed": seed, "base": float(y[-1])})
         else:
             rng = np.random.default_rng(seed)
             masks = rng.integers(0, 2, size=(samples, n)).astype(np.float64)
@@ -128,7 +147,8 @@ def explain_image(model, image: torch.Tensor, method: str, target: str | None = 
     classes = model.config.classes
     return Attribution(None, scores.detach().double().numpy(), classes[c],
                        classes[int(probs.argmax())], float(probs[c]), method, params,
-                       segments=seg_np if method in ("occlusion", "lime") else None)
+                       segments=seg_np if method in ("occlusion", "lime", "kernelshap")
+                       else None)
 
 
 def _masked(x: torch.Tensor, seg: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,12 @@ explain`` calls either), and LIME's sampling over word positions.
   replaced by <unk> (``mask="unk"``, as the lime package with ``bow=False``) or dropped from
   the text (``mask="drop"``); the target probability of every distinct masked text in batches;
   a weighted ridge fit with the exponential kernel on the cosine distance (``kernel_width``,
-  default 25, as the lime package); the coefficients are the scores.
+  default 25, as the lime package); the coefficients are the scores;
+- ``kernelshap``: KernelSHAP (Lundberg & Lee 2017) over the word positions, masked as LIME
+  masks them: at most ``samples`` coalitions (``core.shapley_coalitions``: all of them for a
+  text of up to 12 words at the default 5,000, so the exact Shapley values), the target
+  probability of each, and the Shapley kernel's regression constrained to sum to the full
+  text's probability minus the all-masked text's (``params["base"]``).
 
 Scores are per token of the text (<s> and </s> excluded), higher = more for the target.
 """
@@ -25,7 +30,16 @@ import torch
 
 from ..errors import OptionError
 from ..models.decoding import BOS, EOS, PAD
-from .core import METHODS, Attribution, class_probabilities, lime_fit, resolve_target
+from .core import (
+    METHODS,
+    Attribution,
+    class_probabilities,
+    distinct_rows,
+    kernelshap_fit,
+    lime_fit,
+    resolve_target,
+    shapley_coalitions,
+)
 
 
 def token_ids(model, text: str) -> tuple[torch.Tensor, list[str]]:
@@ -86,8 +100,18 @@ def explain_text(model, text: str, method: str, target: str | None = None, *,
     else:
         if mask not in ("unk", "drop"):
             raise OptionError("mask", f"must be unk or drop, got {mask!r}")
-        scores = _lime(model, ids, n, c, samples, kernel_width, seed, mask)
-        params = {"samples": samples, "kernel_width": kernel_width, "seed": seed, "mask": mask}
+        if method == "lime":
+            masks = lime_masks(n, samples, seed)
+            # the cosine distance to the full text, x100 (as lime's text explainer does)
+            scores = lime_fit(masks, _target_probabilities(model, ids, c, masks, mask),
+                              kernel_width, distance_scale=100.0)
+            params = {"samples": samples, "kernel_width": kernel_width, "seed": seed,
+                      "mask": mask}
+        else:
+            masks, weights = shapley_coalitions(n, samples, seed)
+            y = _target_probabilities(model, ids, c, np.vstack([masks, np.zeros((1, n))]), mask)
+            scores = kernelshap_fit(masks, weights, y[:-1], float(probs[c]), float(y[-1]))
+            params = {"samples": len(masks), "seed": seed, "mask": mask, "base": float(y[-1])}
     classes = model.config.classes
     return Attribution(tokens, np.asarray(scores, dtype=np.float64), classes[c],
                        classes[int(probs.argmax())], float(probs[c]), method, params)
@@ -105,23 +129,13 @@ def lime_masks(n: int, samples: int, seed: int) -> np.ndarray:
     return masks
 
 
-def _distinct(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of 0/1 ``masks`` and, per row, the index of its distinct row (rows
-    packed into 64-bit keys when they fit: much faster than comparing rows)."""
+def _target_probabilities(model, ids: torch.Tensor, c: int, masks: np.ndarray, mask: str
+                           ) -> np.ndarray:
+    """The probability of class ``c`` for each 0/1 row of ``masks`` over the text's words (a
+    masked word becomes <unk>, or with ``mask="drop"`` leaves the text); each distinct row is
+    scored once (short texts repeat masks)."""
     n = masks.shape[1]
-    if n > 62:
-        unique, inverse = np.unique(masks, axis=0, return_inverse=True)
-        return unique, inverse.reshape(-1)
-    keys = masks.astype(np.int64) @ (np.int64(1) << np.arange(n, dtype=np.int64))
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return masks[first], inverse.reshape(-1)
-
-
-def _lime(model, ids: torch.Tensor, n: int, c: int, samples: int, kernel_width: float,
-          seed: int, mask: str) -> np.ndarray:
-    masks = lime_masks(n, samples, seed)
-    # short texts repeat masks: the model sees each distinct one once
-    unique, inverse = _distinct(masks)
+    unique, inverse = distinct_rows(masks)
     keep = torch.from_numpy(unique).bool()
     if mask == "unk":  # a masked word becomes <unk>: the copies share the RNN's work
         y = masked_probabilities(model, ids, keep)[:, c]
@@ -134,8 +148,4 @@ def _lime(model, ids: torch.Tensor, n: int, c: int, samples: int, kernel_width: 
         rows[:, 0] = BOS
         rows[torch.arange(u), lengths + 1] = EOS
         y = class_probabilities(model, rows)[:, c]
-    y = y.double().numpy()[inverse]
-    # the cosine distance to the full text, x100 (as lime's text explainer does)
-    return lime_fit(masks, y, kernel_width, distance_scale=100.0)
-
-
+    return y.double().numpy()[inverse]
