@@ -29,7 +29,7 @@ import torch
 from latentatlas import fit, load
 from latentatlas.data import grammar
 from latentatlas.data.text import load_text
-from latentatlas.explain import METHODS, explain_image, explain_text
+from latentatlas.explain import IMAGE_METHODS, METHODS, explain_image, explain_text
 from latentatlas.explain.faithfulness import deletion_insertion, randomization
 from latentatlas.explain.maximize import maximize_image
 from latentatlas.plotting import save_grid
@@ -89,7 +89,7 @@ def image_study(out: Path, n: int) -> dict:
     metrics = trained.metrics[-1]
     result: dict = {"run": run, "test_accuracy": round(metrics["test_accuracy"], 4),
                     "images": len(test), "methods": {}}
-    variants = [(m, {}) for m in METHODS] + [("lime", {"segments": "superpixels"})]
+    variants = [(m, {}) for m in IMAGE_METHODS] + [("lime", {"segments": "superpixels"})]
     for method, kw in variants:
         t = time.perf_counter()
         dels, ins, rhos = [], [], []

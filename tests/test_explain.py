@@ -251,3 +251,42 @@ def test_kernelshap_is_exact_when_every_coalition_fits_and_always_efficient(clas
     assert r.scores.sum() == pytest.approx(r.probability - r.params["base"], abs=1e-4)
     again = explain_text(model, long, "kernelshap", samples=300, seed=2)
     np.testing.assert_array_equal(r.scores, again.scores)
+
+
+def test_anchor_search_finds_the_words_that_hold_the_prediction():
+    import math
+
+    import torch
+
+    from latentatlas.explain.anchors import find_anchor, kl_bernoulli, kl_bounds
+
+    lo, hi = kl_bounds(0.9, 200, math.log(20))
+    assert lo < 0.9 < hi and 200 * kl_bernoulli(0.9, lo) == pytest.approx(math.log(20), 1e-6)
+    tokens = [f"w{i}" for i in range(8)]
+
+    def both(keep: torch.Tensor) -> np.ndarray:  # holds exactly when words 2 and 5 are kept
+        return (keep[:, 2] & keep[:, 5]).numpy()
+
+    a = find_anchor(both, tokens, seed=1)
+    assert a.positions == [2, 5] and a.words == ["w2", "w5"] and a.precision == 1.0
+    assert a.coverage == pytest.approx(0.25, abs=0.02) and a.samples > 0
+    a = find_anchor(lambda keep: np.ones(len(keep), bool), tokens)
+    assert a.positions == [] and a.coverage == 1.0  # nothing needed to hold it
+    noisy = np.random.default_rng(0)
+
+    def mostly(keep: torch.Tensor) -> np.ndarray:  # word 4 holds it 99% of the time
+        return keep[:, 4].numpy() & (noisy.random(len(keep)) < 0.99)
+
+    a = find_anchor(mostly, tokens)
+    assert a.positions == [4] and a.precision > 0.95
+
+
+def test_anchors_on_the_classifier_and_from_the_cli(classifier):
+    model = latentatlas.load(classifier)
+    r = explain_text(model, "she danced in paris and felt elated .", "anchors")
+    assert r.params["anchor"] == ["elated"] and r.params["precision"] >= 0.95
+    assert r.scores.tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
+    p = cli("explain", str(classifier), "--text", "he sat in rome and felt gloomy .",
+            "--method", "anchors", "--threshold", "0.9")
+    assert p.returncode == 0, p.stderr
+    assert "anchor: gloomy (precision" in p.stdout

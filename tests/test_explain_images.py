@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from latentatlas.explain import METHODS, explain, explain_image
+from latentatlas.explain import IMAGE_METHODS, explain, explain_image
 from latentatlas.explain.faithfulness import deletion_insertion, randomization, stability
 from latentatlas.explain.maximize import maximize_image, total_variation
 from latentatlas.models.image_classifier import ImageClassifier, ImageClassifierConfig
@@ -48,7 +48,7 @@ def on_image() -> torch.Tensor:
     return x[y == 1][0]
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", IMAGE_METHODS)
 def test_each_method_points_at_the_square(model, method):
     r = explain_image(model, on_image(), method, samples=500)
     assert r.tokens is None and r.scores.shape == (12, 12) and r.target == "on"
@@ -125,7 +125,7 @@ def test_image_classifier_cli(idx_dir, tmp_path):
             "--data-dir", str(idx_dir), "--evaluate", "--out", str(out), "--json")
     assert e.returncode == 0, e.stderr
     result = json.loads(e.stdout)
-    assert [x["method"] for x in result["explanations"]] == list(METHODS)
+    assert [x["method"] for x in result["explanations"]] == list(IMAGE_METHODS)
     from latentatlas.data import load_dataset
 
     fm = load_dataset("fashion-mnist", data_dir=idx_dir)

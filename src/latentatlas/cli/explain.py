@@ -21,7 +21,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--image", help="image classifiers: a PNG/JPEG of the model's size")
     e.add_argument("--method", default="all",
                    choices=["saliency", "gradxinput", "ig", "occlusion", "lime", "kernelshap",
-                            "all"])
+                            "anchors", "all"])
     e.add_argument("--target", help="class to explain (default: the prediction)")
     e.add_argument("--samples", type=positive_int,
                    help="lime, kernelshap: masked inputs (default 5000 for texts, 1000 for "
@@ -39,6 +39,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--n-segments", type=positive_int, default=50,
                    help="--segments superpixels: about this many")
     e.add_argument("--steps", type=positive_int, default=50, help="ig: integration steps")
+    e.add_argument("--threshold", type=float,
+                   help="anchors (texts): the precision an anchor must reach (default 0.95)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--stability", type=positive_int, metavar="N",
                    help="rerun each method with N seeds: mean rank correlation of the top-10")
@@ -229,7 +231,6 @@ def cmd_cells(a: argparse.Namespace) -> int:
 
 
 def cmd_explain(a: argparse.Namespace) -> int:
-    from ..explain import METHODS
     from ..explain.render import attributions_html, overlay_png
     from ..explain.workflow import explain_run
     from ..fileio import write_text
@@ -245,9 +246,13 @@ def cmd_explain(a: argparse.Namespace) -> int:
                if v is not None})
     if text and a.method in ("lime", "kernelshap", "all"):
         kw["mask"] = a.mask
+    if a.threshold is not None:
+        if not text or a.method not in ("anchors", "all"):
+            raise OptionError("threshold", "is for --method anchors on a text classifier")
+        kw["threshold"] = a.threshold
     if not text:
         kw.update(segments=a.segments, patch=a.patch, n_segments=a.n_segments)
-    methods = METHODS if a.method == "all" else (a.method,)
+    methods = None if a.method == "all" else (a.method,)
     item, label, results, checks = explain_run(
         a.run, text=a.text, index=a.index, image=a.image, methods=methods, target=a.target,
         stability_runs=a.stability, evaluate=a.evaluate, seed=a.seed, data_dir=a.data_dir,
@@ -261,12 +266,18 @@ def cmd_explain(a: argparse.Namespace) -> int:
     lines = [f"target {head.target} (p = {head.probability:.3f}), prediction {head.prediction}"
              + (f", true label {label}" if label is not None else "")]
     for r in results:
-        if text:
+        if r.method == "anchors":
+            words = " AND ".join(r.params["anchor"]) or "no words (the prediction holds anyway)"
+            lines.append(f"  {r.method:<10} anchor: {words} "
+                         f"(precision {r.params['precision']:.3f}, coverage "
+                         f"{r.params['coverage']:.3f}, {r.params['samples']:,} samples)")
+        elif text:
             top = ", ".join(f"{r.tokens[i]} {r.scores[i]:+.3f}" for i in r.top(3))
+            lines.append(f"  {r.method:<10} top: {top}")
         else:
             w = r.scores.shape[1]
             top = ", ".join(f"({i // w},{i % w}) {r.scores.ravel()[i]:+.3f}" for i in r.top(3))
-        lines.append(f"  {r.method:<10} top: {top}")
+            lines.append(f"  {r.method:<10} top: {top}")
         c = checks[r.method]
         if "stability" in c:
             lines.append(f"  {'':<10} stability over {a.stability} seeds: mean Spearman "

@@ -12,7 +12,9 @@ import torch
 
 from ..data.base import class_index
 
-METHODS = ("saliency", "gradxinput", "ig", "occlusion", "lime", "kernelshap")
+METHODS = ("saliency", "gradxinput", "ig", "occlusion", "lime", "kernelshap", "anchors")
+TEXT_ONLY = ("anchors",)
+IMAGE_METHODS = tuple(m for m in METHODS if m not in TEXT_ONLY)
 
 
 @dataclass

@@ -32,7 +32,8 @@ import torch
 
 from ..errors import OptionError, UserError
 from .core import (
-    METHODS,
+    IMAGE_METHODS,
+    TEXT_ONLY,
     Attribution,
     class_probabilities,
     kernelshap_fit,
@@ -94,8 +95,11 @@ def explain_image(model, image: torch.Tensor, method: str, target: str | None = 
                   segments: str = "patches", patch: int = 4, n_segments: int = 50,
                   seed: int = 0) -> Attribution:
     """Attribute the model's ``target`` class (default: its prediction) to the pixels."""
-    if method not in METHODS:
-        raise OptionError("method", f"{method!r} is unknown; one of {', '.join(METHODS)}")
+    if method in TEXT_ONLY:
+        raise OptionError("method", f"{method} is for text classifiers; images take "
+                                    f"{', '.join(IMAGE_METHODS)}")
+    if method not in IMAGE_METHODS:
+        raise OptionError("method", f"{method!r} is unknown; one of {', '.join(IMAGE_METHODS)}")
     model.eval()
     x = check_image(model, image)[None]
     probs = class_probabilities(model, x)[0]

@@ -18,7 +18,10 @@ explain`` calls either), and LIME's sampling over word positions.
   masks them: at most ``samples`` coalitions (``core.shapley_coalitions``: all of them for a
   text of up to 12 words at the default 5,000, so the exact Shapley values), the target
   probability of each, and the Shapley kernel's regression constrained to sum to the full
-  text's probability minus the all-masked text's (``params["base"]``).
+  text's probability minus the all-masked text's (``params["base"]``);
+- ``anchors``: the words that, kept, hold the target class (default: the prediction) while the
+  others turn into <unk> at random (``anchors.find_anchor``, Ribeiro et al. 2018): score 1 for
+  an anchor word, 0 for the rest; ``params`` holds the anchor, its precision and coverage.
 
 Scores are per token of the text (<s> and </s> excluded), higher = more for the target.
 """
@@ -65,7 +68,7 @@ def _grad(model, ids: torch.Tensor, c: int) -> tuple[torch.Tensor, torch.Tensor]
 
 def explain_text(model, text: str, method: str, target: str | None = None, *,
                  steps: int = 50, samples: int = 5000, kernel_width: float = 25.0,
-                 seed: int = 0, mask: str = "unk") -> Attribution:
+                 seed: int = 0, mask: str = "unk", threshold: float = 0.95) -> Attribution:
     """Attribute the model's ``target`` class (default: its prediction) to the tokens."""
     if method not in METHODS:
         raise OptionError("method", f"{method!r} is unknown; one of {', '.join(METHODS)}")
@@ -93,6 +96,18 @@ def explain_text(model, text: str, method: str, target: str | None = None, *,
                             internal_batch_size=steps)
         scores = attr[0].sum(-1)[1:n + 1].detach().numpy()
         params = {"steps": steps, "baseline": "zero embedding"}
+    elif method == "anchors":
+        from .anchors import find_anchor
+
+        def same(keep: torch.Tensor) -> np.ndarray:
+            return (masked_probabilities(model, ids, keep).argmax(1) == c).numpy()
+
+        a = find_anchor(same, tokens, threshold=threshold, seed=seed)
+        scores = np.zeros(n)
+        scores[a.positions] = 1.0
+        params = {"anchor": a.words, "positions": a.positions,
+                  "precision": round(a.precision, 4), "coverage": round(a.coverage, 4),
+                  "samples": a.samples, "threshold": threshold, "seed": seed}
     elif method == "occlusion":
         scores = (probs[c] - masked_probabilities(model, ids, ~torch.eye(n, dtype=torch.bool))[:, c]
                   ).numpy()

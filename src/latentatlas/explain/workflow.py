@@ -17,7 +17,7 @@ from ..models.rundir import load, load_run_data, read_config, run_kind
 from ..progress import progress
 from .attribute import explain
 from .cells import cell_activations, indicator, rank_cells
-from .core import METHODS
+from .core import IMAGE_METHODS, METHODS
 from .faithfulness import deletion_insertion, randomization, stability
 from .maximize import Maximized, maximize_image, maximize_text
 
@@ -51,13 +51,18 @@ def explain_input(run: str | Path, text: str | None = None, index: int | None = 
     return data.test_x[index], label
 
 
-def explain_with_checks(model, item: str | torch.Tensor, methods: tuple[str, ...] = METHODS,
+def explain_with_checks(model, item: str | torch.Tensor,
+                        methods: tuple[str, ...] | None = None,
                         target: str | None = None, *, stability_runs: int | None = None,
                         evaluate: bool = False, seed: int = 0,
                         **params: Any) -> tuple[list, dict[str, dict]]:
     """Every method's ``Attribution`` of ``item`` and, per method, the checks asked for:
     ``stability`` over ``stability_runs`` seeds; with ``evaluate`` the deletion and insertion
-    areas and the Spearman correlation with the same method on a randomised model."""
+    areas and the Spearman correlation with the same method on a randomised model. ``methods``
+    None: every method the item takes (``METHODS`` for a text, ``IMAGE_METHODS`` for an
+    image)."""
+    if methods is None:
+        methods = METHODS if isinstance(item, str) else IMAGE_METHODS
     for m in methods:
         if m not in METHODS:
             raise OptionError("method", f"{m!r} is unknown; one of {', '.join(METHODS)}")
@@ -79,7 +84,7 @@ def explain_with_checks(model, item: str | torch.Tensor, methods: tuple[str, ...
 
 
 def explain_run(run: str | Path, *, text: str | None = None, index: int | None = None,
-                image: str | Path | None = None, methods: tuple[str, ...] = METHODS,
+                image: str | Path | None = None, methods: tuple[str, ...] | None = None,
                 target: str | None = None, stability_runs: int | None = None,
                 evaluate: bool = False, seed: int = 0, data_dir: str | Path | None = None,
                 **params: Any) -> tuple[str | torch.Tensor, str | None, list, dict[str, dict]]:
