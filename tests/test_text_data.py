@@ -149,3 +149,24 @@ def test_text_corpora_honour_data_dir(tmp_path):
             "--epochs", "1", "--threads", "1", "--quiet", "--out", str(run))
     assert p.returncode == 0, p.stderr
     assert Run.open(run).dataset.source == str(folder)  # the run reloads the same corpus
+
+
+def test_negation_flips_the_sentiment_and_leaves_grammar_as_it_was():
+    from latentatlas.data import grammar
+    from latentatlas.data.text import load_text
+
+    plain, _ = grammar.generate(300, seed=4)
+    texts, factors = grammar.generate(300, seed=4, negation=0.5)
+    assert grammar.generate(300, seed=4, negation=0.0)[0] == plain  # no draw added
+    assert 100 < sum(factors["negated"]) < 200
+    positive = {w for (s, _), ws in grammar.ADJECTIVES.items() if s == "positive" for w in ws}
+    for text, negated, sentiment in zip(texts, factors["negated"], factors["sentiment"],
+                                        strict=True):
+        assert grammar.accepts(text)
+        assert (" not " in text) == negated
+        adjective_positive = text.split()[-2] in positive
+        assert (sentiment == "positive") == (adjective_positive != negated)
+    assert not grammar.accepts("she ran in rome and does not feel calm .")  # past verb
+    assert grammar.accepts("they run in rome and do not feel calm .")
+    data = load_text("negation", n_train=500, n_test=100)
+    assert data.rules is not None and "not" in data.rules.truth("sentiment")

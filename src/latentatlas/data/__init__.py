@@ -34,6 +34,9 @@ DATASETS = {
                     "fortunes:sentences splits them", "~15,000"),
         DatasetInfo("grammar", "synthetic sentences with known factors (text); "
                     "grammar:he=0.6,she=0.2,they=0.2 plants a subject skew", "20,000"),
+        DatasetInfo("negation", "grammar with half the feelings negated (\"did not feel "
+                    "elated\"): the sentiment rests on the adjective and \"not\" (text)",
+                    "20,000"),
         DatasetInfo("clauses", "a harder synthetic grammar: number agreement across a "
                     "relative clause (text)", "20,000"),
         DatasetInfo("text:PATH", "one text per line, optional TSV label/context (text)",
@@ -102,7 +105,8 @@ def load_dataset(
         data = load_digits(image_size, seed)
     elif spec.startswith("images:"):
         data = load_folder(spec.removeprefix("images:"), image_size, seed)
-    elif spec.split(":")[0] in ("wordnet", "fortunes", "grammar", "clauses", "text"):
+    elif spec.split(":")[0] in ("wordnet", "fortunes", "grammar", "negation", "clauses",
+                                "text"):
         raise UserError(f"{spec!r} is a text dataset; train a text model on it "
                         "(a text-vae)")
     elif spec in PAIR_SETS:

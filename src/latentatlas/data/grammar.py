@@ -8,6 +8,10 @@ verb form and felt / feel(s)); ``sentiment`` positive / negative (the adjective'
 and adjective: a high-energy word is drawn with probability ``energy``, a low-energy one
 otherwise. So a model conditioned on energy should favour HIGH_ENERGY words at 1 and
 LOW_ENERGY words at 0, and the analysis can be checked against that.
+
+``negation`` (the ``negation`` dataset: half the sentences) negates the feeling, "and did not
+feel elated", "and does not feel calm": the sentence's ``sentiment`` is then the opposite of its
+adjective's, so the label rests on two words, the adjective and "not".
 """
 
 from __future__ import annotations
@@ -38,8 +42,14 @@ LOW_ENERGY = {w for forms in VERBS["low"].values() for w in forms} | {
     PRESENT_PLURAL[f[1]] for f in VERBS["low"].values()}
 
 
+NEGATED_FEEL = {"felt": "did not feel", "feel": "do not feel", "feels": "does not feel"}
+OPPOSITE = {"positive": "negative", "negative": "positive"}
+
+
 def sentence(subject: str, tense: str, sentiment: str, place: str, verb_energy: str,
-             adj_energy: str, verb_i: int, adj_i: int) -> str:
+             adj_energy: str, verb_i: int, adj_i: int, negated: bool = False) -> str:
+    """One sentence of ``sentiment``; ``negated`` says it with the opposite adjective under
+    "not" ("did not feel furious" is positive)."""
     past, present = list(VERBS[verb_energy].values())[verb_i % 4]
     if tense == "past":
         verb, feel = past, "felt"
@@ -47,6 +57,8 @@ def sentence(subject: str, tense: str, sentiment: str, place: str, verb_energy: 
         verb, feel = PRESENT_PLURAL[present], "feel"
     else:
         verb, feel = present, "feels"
+    if negated:
+        feel, sentiment = NEGATED_FEEL[feel], OPPOSITE[sentiment]
     adj = ADJECTIVES[(sentiment, adj_energy)][adj_i % 2]
     return f"{subject} {verb} in {place} and {feel} {adj} ."
 
@@ -71,10 +83,13 @@ def parse_weights(text: str) -> dict[str, float]:
     return {s: weights.get(s, 0.0) / total for s in SUBJECTS}
 
 
-def generate(n: int, seed: int = 0, subject_weights: dict[str, float] | None = None
-             ) -> tuple[list[str], dict[str, list]]:
+def generate(n: int, seed: int = 0, subject_weights: dict[str, float] | None = None,
+             negation: float = 0.0) -> tuple[list[str], dict[str, list]]:
     """``n`` sentences and their factors (subject, tense, sentiment, place, energy).
-    ``subject_weights`` (default uniform) plants a known skew in who the sentences are about."""
+    ``subject_weights`` (default uniform) plants a known skew in who the sentences are about;
+    ``negation`` is the share of sentences whose feeling is negated (factor ``negated``; their
+    ``sentiment`` is the sentence's, the opposite of the adjective's). With none, the
+    sentences are those of earlier versions, draw for draw."""
     rng = np.random.default_rng([seed, 0x6A])
     who = rng.integers(3, size=n) if subject_weights is None else rng.choice(
         3, size=n, p=[subject_weights.get(s, 0.0) for s in SUBJECTS])
@@ -88,16 +103,20 @@ def generate(n: int, seed: int = 0, subject_weights: dict[str, float] | None = N
     verb_high = rng.random(n) < np.array(f["energy"])
     adj_high = rng.random(n) < np.array(f["energy"])
     verb_i, adj_i = rng.integers(4, size=n), rng.integers(2, size=n)
+    negated = (rng.random(n) < negation) if negation > 0 else np.zeros(n, bool)
+    if negation > 0:
+        f["negated"] = negated.tolist()
     texts = [sentence(f["subject"][k], f["tense"][k], f["sentiment"][k], f["place"][k],
                       "high" if verb_high[k] else "low", "high" if adj_high[k] else "low",
-                      int(verb_i[k]), int(adj_i[k])) for k in range(n)]
+                      int(verb_i[k]), int(adj_i[k]), bool(negated[k])) for k in range(n)]
     return texts, f
 
 
 _ALL_VERBS = [w for e in VERBS.values() for forms in e.values() for w in forms]
 _ACCEPT = re.compile(
     r"^(he|she|they) (" + "|".join(sorted(set(_ALL_VERBS) | set(PRESENT_PLURAL.values())))
-    + r") in (" + "|".join(PLACES) + r") and (felt|feel|feels) ("
+    + r") in (" + "|".join(PLACES) + r") and (felt|feel|feels|did not feel|do not feel|"
+    r"does not feel) ("
     + "|".join(w for ws in ADJECTIVES.values() for w in ws) + r") \.$")
 
 
@@ -107,6 +126,7 @@ def accepts(text: str) -> bool:
     if not m:
         return False
     subject, verb, _, feel, _ = m.groups()
+    feel = {v: k for k, v in NEGATED_FEEL.items()}.get(feel, feel)  # agreement as unnegated
     past_verbs = {forms[0] for e in VERBS.values() for forms in e.values()}
     if verb in past_verbs:
         return feel == "felt"
@@ -127,11 +147,12 @@ def word_roles() -> dict[str, str]:
 
 def truth_words(factor: str) -> set[str]:
     """The words that carry a categorical factor's value in a sentence: change one and the
-    truth may change (sentiment: the adjective; subject: the subject and the present-tense
-    verb and feel that agree with it; tense: every verb and feel; place: the place)."""
+    truth may change (sentiment: the adjective and a negation's "not"; subject: the subject
+    and the present-tense verb and feel that agree with it; tense: every verb and feel;
+    place: the place)."""
     verbs = {*_ALL_VERBS, *PRESENT_PLURAL.values()}
     feel = {"felt", "feel", "feels"}
-    words = {"sentiment": {w for ws in ADJECTIVES.values() for w in ws},
+    words = {"sentiment": {w for ws in ADJECTIVES.values() for w in ws} | {"not"},
              "subject": set(SUBJECTS) | (verbs - {f[0] for e in VERBS.values()
                                                    for f in e.values()}) | {"feel", "feels"},
              "tense": verbs | feel, "place": set(PLACES)}

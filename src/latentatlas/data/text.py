@@ -213,7 +213,7 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | Non
     wordnet's or fortunes' files (or a ``wordnet`` / ``fortunes`` folder) instead of Debian's."""
     if n is not None and (n_train is not None or n_test is not None):
         raise ValueError("give n (the old rule) or n_train / n_test, not both")
-    synthetic = spec in ("grammar", "clauses") or spec.startswith("grammar:")
+    synthetic = spec in ("grammar", "negation", "clauses") or spec.startswith("grammar:")
     if synthetic:  # enough sentences for the splits
         need = max(-(-(n_train or 0) * 10 // 9) + 1, (n_test or 0) * 10 + 1)
         n = n if n is not None else (max(20_000, need) if n_train or n_test else None)
@@ -228,12 +228,13 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | Non
         split = sentences or spec.endswith(":sentences")
         root = _root(data_dir, "fortunes", FORTUNES_DIR)
         (texts, labels), source = fortunes(root, sentences=split), str(root)
-    elif spec == "grammar" or spec.startswith("grammar:"):
+    elif spec in ("grammar", "negation") or spec.startswith("grammar:"):
         try:
             weights = grammar.parse_weights(spec[8:]) if spec.startswith("grammar:") else None
         except ValueError as e:
             raise UserError(f"{spec}: {e}") from None
-        texts, factors = grammar.generate(n or 20_000, seed, weights)
+        texts, factors = grammar.generate(n or 20_000, seed, weights,
+                                          negation=0.5 if spec == "negation" else 0.0)
         context, labels = np.array(factors["energy"]), factors["sentiment"]
         source = f"generated, seed {seed}"
         rules = WordRules(grammar.word_roles(), grammar.truth_words, grammar.accepts,
@@ -247,7 +248,7 @@ def load_text(spec: str, *, seed: int = 0, sentences: bool = False, n: int | Non
     else:
         raise UserError(f"unknown text dataset {spec!r}; known: wordnet, wordnet:glosses, "
                         "fortunes, fortunes:sentences, grammar, grammar:he=W,she=W,they=W, "
-                        "clauses, "
+                        "negation, clauses, "
                         "text:PATH")
     if n is not None and not synthetic:
         texts = texts[:n]
