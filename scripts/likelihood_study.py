@@ -17,12 +17,11 @@ eight prior samples shown as their means, as draws x ~ p(x | z) and as each pixe
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
 import torch
-from study import run_part, trained_run
+from study import table_main, trained_run
 
 from latentatlas import Run
 from latentatlas.atlas.workflow import sample_images
@@ -114,12 +113,8 @@ def table(epochs: int, retrain: bool) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=["table"])
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--retrain", action="store_true")
-    a = p.parse_args()
-    run_part("likelihood_study.py", ROOT, a.part, lambda: table(a.epochs, a.retrain))
+    table_main("likelihood_study.py", __doc__, ROOT, lambda a: table(a.epochs, a.retrain),
+               epochs={"type": int, "default": 10})
 
 
 if __name__ == "__main__":

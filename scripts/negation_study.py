@@ -17,11 +17,10 @@ threads; run it alone.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 from pathlib import Path
 
-from study import run_part, trained_run
+from study import table_main, trained_run
 
 from latentatlas import Run
 from latentatlas.data import grammar
@@ -88,13 +87,8 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=["table"])
-    p.add_argument("--n", type=int, default=200)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--retrain", action="store_true")
-    a = p.parse_args()
-    run_part("negation_study.py", ROOT, a.part, lambda: table(a.n, a.epochs, a.retrain))
+    table_main("negation_study.py", __doc__, ROOT, lambda a: table(a.n, a.epochs, a.retrain),
+               n={"type": int, "default": 200}, epochs={"type": int, "default": 3})
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -39,3 +40,17 @@ def trained_run(root: Path, name: str, kind: str, data: str, retrain: bool = Fal
         fit(kind, data, out, force=True, quiet=quiet, **options)
         print(f"  {name}: {(time.perf_counter() - t) / 60:.1f} min", file=sys.stderr)
     return out
+
+
+def table_main(script: str, doc: str, root: Path, make: Callable[[argparse.Namespace], dict],
+               **flags: dict[str, Any]) -> None:
+    """The command line of a study whose one part is ``table``: ``flags`` maps each option's
+    name (``n_train`` for ``--n-train``) to its argparse keywords; ``--retrain`` is added.
+    Runs ``make(args)`` through ``run_part``."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("part", choices=["table"])
+    for name, kw in flags.items():
+        p.add_argument("--" + name.replace("_", "-"), **kw)
+    p.add_argument("--retrain", action="store_true")
+    a = p.parse_args()
+    run_part(script, root, a.part, lambda: make(a))

@@ -18,16 +18,16 @@ runs/units/table.json and draws docs/figures/active-units.png. 2 torch threads; 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
-from study import run_part
+from study import table_main
 
 import latentatlas
+from latentatlas.plotting import pyplot, save_figure
 
 ROOT = Path("runs/units")
 FIGURE = Path("docs/figures/active-units.png")
@@ -117,11 +117,7 @@ def markdown(rows: list[dict]) -> str:
 def draw(rows: list[dict], budgets: list[int]) -> None:
     """Units used against model size, one panel per criterion, one line per budget: the mean
     with its 95% interval, and every seed as a dot."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     sizes = list(dict.fromkeys(r["hidden"] for r in rows))
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
     for ax, (key, label) in zip(axes, CRITERIA.items(), strict=True):
@@ -146,20 +142,15 @@ def draw(rows: list[dict], budgets: list[int]) -> None:
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     FIGURE.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(FIGURE, dpi=110)
-    plt.close(fig)
+    save_figure(fig, FIGURE, dpi=110)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=["table"])
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--budget", type=int, default=5, help="the shorter epoch budget")
-    p.add_argument("--n-train", type=int, default=20000)
-    p.add_argument("--retrain", action="store_true")
-    a = p.parse_args()
-    run_part("units_study.py", ROOT, a.part,
-             lambda: table(a.epochs, a.budget, a.n_train, a.retrain))
+    table_main("units_study.py", __doc__, ROOT,
+               lambda a: table(a.epochs, a.budget, a.n_train, a.retrain),
+               epochs={"type": int, "default": 20},
+               budget={"type": int, "default": 5, "help": "the shorter epoch budget"},
+               n_train={"type": int, "default": 20000})
 
 
 if __name__ == "__main__":

@@ -100,6 +100,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "[0, 1]; default 0.1)")
     t.add_argument("--attack-steps", type=positive_int,
                    help="image-classifier --adversarial pgd: steps per batch (default 7)")
+    t.add_argument("--rrr", metavar="MASK",
+                   help="image-classifier: right for the right reasons (Ross et al. 2017), "
+                        "penalise the input gradients on MASK: corners:K (the four KxK "
+                        "corners) or a PNG of the image's size whose white pixels to ignore")
+    t.add_argument("--rrr-weight", type=float,
+                   help="image-classifier --rrr: the penalty's weight (default 1000)")
     t.add_argument("--window", type=positive_int,
                    help="attn-lm: the recent states each prediction attends over")
     t.add_argument("--max-len", type=positive_int, help="tokens per sentence")

@@ -28,6 +28,9 @@ DATASETS = {
         DatasetInfo("digits", "8x8 digits bundled in scikit-learn", "1,497 + 300"),
         DatasetInfo("shapes", "synthetic silhouettes with exact factors", "20,000 + 5,000"),
         DatasetInfo("images:PATH", "a folder of PNG/JPEG files, optional labels.csv", "yours"),
+        DatasetInfo("NAME:decoy", "a labelled image set with a class-coded square in a "
+                    "random corner of each training image, the test images clean (decoy "
+                    "MNIST; fashion-mnist:decoy)", "as NAME"),
         DatasetInfo("wordnet", "example sentences of WordNet's glosses (text); "
                     "wordnet:glosses adds the definitions", "~48,000"),
         DatasetInfo("fortunes", "Debian's fortunes, labelled by category (text); "
@@ -54,6 +57,8 @@ def availability(name: str, data_dir: str | Path | None = None) -> str:
     if name in ("fashion-mnist", "mnist"):
         files = locate(name, data_dir)
         return str(files["train_x"].parent) if files else "missing: " + missing_message(name)
+    if name == "NAME:decoy":
+        return "wherever NAME loads from"
     if name in ("images:PATH", "text:PATH"):
         return "give a folder" if name == "images:PATH" else "give a file"
     if name in ("wordnet", "fortunes"):
@@ -95,6 +100,13 @@ def load_dataset(
             raise OptionError(what, f"must be at least 1, got {n}")
     if image_size is not None and not 4 <= image_size <= 512:
         raise OptionError("image_size", f"must be between 4 and 512, got {image_size}")
+    if spec.endswith(":decoy") and not spec.startswith("images:"):
+        from .decoy import with_decoy
+
+        base = load_dataset(spec.removesuffix(":decoy"), data_dir=data_dir, seed=seed,
+                            image_size=image_size, n_train=n_train, n_test=n_test,
+                            subset=subset)
+        return with_decoy(base, seed)
     if spec == "shapes":
         data = load_shapes(seed, n_train or 20_000, n_test or 5_000)
     elif spec in ("fashion-mnist", "mnist"):

@@ -11,6 +11,14 @@ is replaced by its adversarial images within ``eps`` (``models.adversarial.pertu
 ``attack_steps`` steps) before the loss, so the model minimises the worst-case loss in the
 ball. The test report then adds ``robust_accuracy``: accuracy on PGD images (10 steps, same
 eps) of the first 1,000 test images.
+
+Right for the right reasons (``rrr``, Ross et al. 2017): a mask of input pixels the model must
+not rely on (``corners:K``, the four K x K corners, or a PNG of the image's size whose white
+pixels are the ones to ignore) and the training loss
+    cross-entropy + rrr_weight * mean over the batch of sum over masked pixels of
+                    (d sum_k log p_k(x) / d x)^2
+so the model is pushed to be locally insensitive there (double backpropagation); the training
+records add the penalty as ``rrr_penalty``.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ class ImageClassifierConfig:
     adversarial: str | None = None  # train on "fgsm" or "pgd" images (Madry et al. 2018)
     eps: float = 0.1  # the attack's L-infinity budget, pixel values in [0, 1]
     attack_steps: int = 7  # PGD steps per training batch
+    rrr: str | None = None  # pixels whose input gradients are penalised: corners:K or a PNG
+    rrr_weight: float = 1000.0
 
     def __post_init__(self):
         self.image_shape = tuple(self.image_shape)
@@ -51,9 +61,35 @@ class ImageClassifierConfig:
             raise OptionError("eps", f"must lie in (0, 1] (pixel units), got {self.eps}")
         if self.attack_steps < 1:
             raise OptionError("attack_steps", f"must be at least 1, got {self.attack_steps}")
+        if not self.rrr_weight > 0:
+            raise OptionError("rrr_weight", f"must be positive, got {self.rrr_weight}")
+        if self.rrr is not None:
+            rrr_mask(self.rrr, self.image_shape)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def rrr_mask(spec: str, shape: tuple[int, int, int]) -> torch.Tensor:
+    """(H, W) float mask of the pixels ``rrr`` names: ``corners:K`` or a PNG file (its white,
+    > 0.5, pixels)."""
+    _, h, w = shape
+    if spec.startswith("corners:"):
+        try:
+            k = int(spec.removeprefix("corners:"))
+        except ValueError:
+            k = 0
+        if not 1 <= k <= min(h, w) // 2:
+            raise OptionError("rrr", f"corners:K takes K between 1 and {min(h, w) // 2}, got "
+                                     f"{spec!r}")
+        from ..data.decoy import corners_mask
+
+        return corners_mask((h, w), k)
+    if not spec.lower().endswith(".png"):
+        raise OptionError("rrr", f"must be corners:K or a .png mask, got {spec!r}")
+    from ..data.items import load_image_file
+
+    return (load_image_file(spec, (1, h, w), resize=False)[0] > 0.5).float()
 
 
 class ImageClassifier(nn.Module):
@@ -95,7 +131,22 @@ class ImageClassifier(nn.Module):
             from .adversarial import perturb
 
             x = perturb(self, x, labels, c.eps, c.adversarial, steps=c.attack_steps)
+        if self.training and c.rrr:
+            return self._rrr_loss(x, labels)
         return self.loss(x, labels)
+
+    def _rrr_loss(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Cross-entropy plus the weighted squared input gradients of the summed log
+        probabilities on the masked pixels (nats per image + the penalty)."""
+        if getattr(self, "_mask", None) is None or self._mask.device != x.device:
+            self._mask = rrr_mask(self.config.rrr, self.config.image_shape).to(x.device)
+        x = x.detach().requires_grad_(True)
+        logits = self.logits(x)
+        (grad,) = torch.autograd.grad(F.log_softmax(logits, 1).sum(), x, create_graph=True)
+        penalty = (grad * self._mask).pow(2).flatten(1).sum(1).mean()
+        return {"loss": F.cross_entropy(logits, labels) + self.config.rrr_weight * penalty,
+                "accuracy": (logits.argmax(1) == labels).float().mean(),
+                "rrr_penalty": penalty.detach()}
 
     def epoch_metrics(self, terms: dict[str, float], x: torch.Tensor,
                       labels: torch.Tensor) -> dict[str, float]:

@@ -80,6 +80,8 @@ class Options:
     adversarial: str | None = None
     eps: float = 0.1
     attack_steps: int = 7
+    rrr: str | None = None
+    rrr_weight: float = 1000.0
 
     def validate(self) -> None:
         """An OptionError for a value no kind can use."""
@@ -196,7 +198,8 @@ def _image_classifier_config(o: Options, data, vocab) -> dict[str, Any]:
         raise UserError(f"{data.name} has no labels: an image classifier needs them")
     return ImageClassifierConfig(image_shape=data.image_shape, classes=data.classes,
                                  hidden=o.hidden or (32, 64, 128), adversarial=o.adversarial,
-                                 eps=o.eps, attack_steps=o.attack_steps).to_dict()
+                                 eps=o.eps, attack_steps=o.attack_steps, rrr=o.rrr,
+                                 rrr_weight=o.rrr_weight).to_dict()
 
 
 def _images(config: dict[str, Any], vocab, data, split: str) -> Batch:
@@ -414,7 +417,7 @@ def _perplexity(last: dict[str, Any]) -> str:
 _SENTENCE_ONLY = ("kl_target", "softmax", "bidirectional")
 _GAN_ONLY = ("gan_loss", "gan_encoder")
 _REGRESSION_ONLY = ("variance", "variance_head", "components")
-_ADVERSARIAL_TRAINING = ("adversarial", "eps", "attack_steps")
+_IMAGE_CLASSIFIER_ONLY = ("adversarial", "eps", "attack_steps", "rrr", "rrr_weight")
 _IMAGE_ONLY = ("condition", *_GAN_ONLY, *_SENTENCE_ONLY, *_REGRESSION_ONLY)
 _TEXT_ONLY = ("word_dropout", "anneal", "anneal_steps", "free_bits", "kl_target", "softmax",
               "bidirectional", "z_every_step", "cell", "embed_dim", "max_len", "tokens",
@@ -426,7 +429,7 @@ for _name, _variational, _help in (("vae", True, "an image VAE"),
         batch=_images, report=_image_report,
         describe=lambda m, n=_name: (f"{n} {m['arch']} hidden {list(m['hidden'])} latent "
                                      f"{m['latent_dim']}"),
-        latent=True, generates=True, refuses=(*_IMAGE_ONLY, *_ADVERSARIAL_TRAINING)))
+        latent=True, generates=True, refuses=(*_IMAGE_ONLY, *_IMAGE_CLASSIFIER_ONLY)))
 register(Kind(
     "image-classifier", ImageClassifier, ImageClassifierConfig, "a small CNN image classifier",
     configure=_image_classifier_config, batch=_labelled_images, report=_image_report,
@@ -441,16 +444,16 @@ register(Kind(
     headline=lambda last: (f"test D(real) {last.get('test_real_prob', float('nan')):.2f}, "
                            f"D(fake) {last.get('test_fake_prob', float('nan')):.2f}"),
     refuses=("likelihood", "obs_scale", "beta", *_SENTENCE_ONLY, *_REGRESSION_ONLY,
-             *_ADVERSARIAL_TRAINING)))
+             *_IMAGE_CLASSIFIER_ONLY)))
 for _name, _variational, _help in (("text-vae", True, "a sentence VAE"),
                                    ("text-ae", False, "a plain sequence autoencoder")):
     register(Kind(
         _name, SentenceVAE, TextModelConfig, _help, configure=_sentence_config(_variational),
         batch=_sentences, describe=_describe_sentence(_name), report=_text_report,
         quality=_perplexity, text=True, latent=True, generates=True,
-        refuses=("condition", *_GAN_ONLY, *_REGRESSION_ONLY, *_ADVERSARIAL_TRAINING)
+        refuses=("condition", *_GAN_ONLY, *_REGRESSION_ONLY, *_IMAGE_CLASSIFIER_ONLY)
         if _variational else
-        ("condition", *_GAN_ONLY, *_REGRESSION_ONLY, *_ADVERSARIAL_TRAINING, "kl_target")))
+        ("condition", *_GAN_ONLY, *_REGRESSION_ONLY, *_IMAGE_CLASSIFIER_ONLY, "kl_target")))
 for _name, _attention, _help in (("lm", False, "an LSTM language model"),
                                  ("attn-lm", True, "an LSTM language model with attention "
                                                    "over its recent states")):
@@ -458,13 +461,13 @@ for _name, _attention, _help in (("lm", False, "an LSTM language model"),
         _name, LanguageModel, LMConfig, _help, configure=_lm_config(_attention),
         batch=_lm_batch, describe=_describe_lm(_name), report=_text_report,
         quality=_perplexity, text=True, generates=True, prompted=True,
-        refuses=(*_SENTENCE_ONLY, *_GAN_ONLY, *_REGRESSION_ONLY, *_ADVERSARIAL_TRAINING)))
+        refuses=(*_SENTENCE_ONLY, *_GAN_ONLY, *_REGRESSION_ONLY, *_IMAGE_CLASSIFIER_ONLY)))
 register(Kind(
     "text-classifier", TextClassifier, TextClassifierConfig, "a text classifier",
     configure=_text_classifier_config, batch=_labelled_texts, report=_text_classifier_report,
     quality=_accuracy, text=True, classifier=True,
     refuses=("condition", *_GAN_ONLY, *_SENTENCE_ONLY, *_REGRESSION_ONLY,
-             *_ADVERSARIAL_TRAINING),
+             *_IMAGE_CLASSIFIER_ONLY),
     describe=lambda m: (f"text-classifier bi-{m['cell']} hidden {m['hidden']}, "
                         f"{'attention' if m['attention'] else 'mean'} pooling, "
                         f"{len(m['classes'])} classes of {m['label']!r}")))
@@ -478,4 +481,4 @@ for _name, _mixture, _help, _refuses in (
         headline=_regression_headline, regression=True,
         train_defaults={"epochs": 40, "lr": 3e-3},  # 20,000 small pairs: more, faster steps
         refuses=("condition", "likelihood", "obs_scale", "beta", "latent_dim", "arch",
-                 *_GAN_ONLY, *_TEXT_ONLY, *_ADVERSARIAL_TRAINING, *_refuses)))
+                 *_GAN_ONLY, *_TEXT_ONLY, *_IMAGE_CLASSIFIER_ONLY, *_refuses)))
