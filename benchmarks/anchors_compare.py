@@ -73,12 +73,13 @@ def main() -> None:
     same = 0
     for i, text in enumerate(texts):
         _, tokens = token_ids(model, text)
+        c = int(predict([text])[0])  # the prediction both anchor
         got = {}
         for side in (("ours", "package") if i % 2 == 0 else ("package", "ours")):
             t = time.perf_counter()
             if side == "ours":
                 r = explain_text(model, text, "anchors", threshold=a.threshold)
-                positions, c = r.params["positions"], classes.index(r.target)
+                positions = r.params["positions"]
             else:
                 exp = package.explain_instance(text, predict, threshold=a.threshold)
                 positions = sorted(exp.features())  # word indices, as spaCy split the text

@@ -44,10 +44,13 @@ def test_each_method_finds_the_adjective(classifier, method):
         r = explain_text(model, t, method, samples=1000)
         assert len(r.scores) == len(r.tokens) == len(t.split())
         assert r.prediction in ("negative", "positive") and 0 <= r.probability <= 1
+        if method == "anchors":  # a set of words, not a ranking: see the test below
+            continue
         hits += r.tokens[r.top(1)[0]] in ADJECTIVES
     # measured on 100 test sentences: saliency 0.58, every other method 1.0 (the unsigned
     # gradient norm marks sensitive tokens, not the evidence for the class)
-    assert hits / len(texts) >= (0.4 if method == "saliency" else 0.9), (method, hits)
+    assert method == "anchors" or hits / len(texts) >= (0.4 if method == "saliency" else 0.9), \
+        (method, hits)
 
 
 def test_explaining_the_other_class_flips_signed_scores(classifier):
@@ -268,7 +271,8 @@ def test_anchor_search_finds_the_words_that_hold_the_prediction():
         return (keep[:, 2] & keep[:, 5]).numpy()
 
     a = find_anchor(both, tokens, seed=1)
-    assert a.positions == [2, 5] and a.words == ["w2", "w5"] and a.precision == 1.0
+    assert sorted(a.positions) == [2, 5] and a.precision == 1.0
+    assert a.words == [tokens[i] for i in a.positions]
     assert a.coverage == pytest.approx(0.25, abs=0.02) and a.samples > 0
     a = find_anchor(lambda keep: np.ones(len(keep), bool), tokens)
     assert a.positions == [] and a.coverage == 1.0  # nothing needed to hold it
@@ -282,11 +286,31 @@ def test_anchor_search_finds_the_words_that_hold_the_prediction():
 
 
 def test_anchors_on_the_classifier_and_from_the_cli(classifier):
+    """Every anchor holds its prediction on fresh perturbed copies (a referee's 2,000); on
+    this classifier most are the adjective. (Not all: with half the words <unk> the model
+    reads strangely, and then "and" alone can hold a negative prediction; measured on these
+    20 sentences: 14 adjectives.)"""
+    import torch
+
+    from latentatlas.explain.tokens import masked_probabilities, token_ids
+
     model = latentatlas.load(classifier)
-    r = explain_text(model, "she danced in paris and felt elated .", "anchors")
-    assert r.params["anchor"] == ["elated"] and r.params["precision"] >= 0.95
-    assert r.scores.tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
-    p = cli("explain", str(classifier), "--text", "he sat in rome and felt gloomy .",
-            "--method", "anchors", "--threshold", "0.9")
+    texts = load_text("grammar", n=4000).test[:20]
+    rng = np.random.default_rng(5)
+    adjectives = 0
+    for t in texts:
+        r = explain_text(model, t, "anchors")
+        ids, tokens = token_ids(model, t)
+        keep = torch.from_numpy(rng.random((2000, len(tokens))) < 0.5)
+        keep[:, r.params["positions"]] = True
+        same = masked_probabilities(model, ids, keep).argmax(1) == model.config.classes.index(
+            r.target)
+        assert float(same.float().mean()) >= 0.93, (t, r.params)
+        adjectives += r.params["anchor"][:1] == [w for w in tokens if w in ADJECTIVES]
+        if r.params["anchor"]:
+            assert r.tokens[r.top(1)[0]] == r.params["anchor"][0]
+    assert adjectives >= 10
+    p = cli("explain", str(classifier), "--text", texts[0], "--method", "anchors",
+            "--threshold", "0.9")
     assert p.returncode == 0, p.stderr
-    assert "anchor: gloomy (precision" in p.stdout
+    assert "anchor: " in p.stdout and "(precision " in p.stdout

@@ -163,10 +163,15 @@ def test_negation_flips_the_sentiment_and_leaves_grammar_as_it_was():
     for text, negated, sentiment in zip(texts, factors["negated"], factors["sentiment"],
                                         strict=True):
         assert grammar.accepts(text)
-        assert (" not " in text) == negated
+        assert (" not " in text) == negated and text.split()[-3 - negated] in grammar.BE
         adjective_positive = text.split()[-2] in positive
         assert (sentiment == "positive") == (adjective_positive != negated)
-    assert not grammar.accepts("she ran in rome and does not feel calm .")  # past verb
-    assert grammar.accepts("they run in rome and do not feel calm .")
+    assert grammar.accepts("they run in rome and are not calm .")
+    assert grammar.accepts("she ran in rome and was calm .")
+    for wrong in ("she ran in rome and is not calm .",  # tense
+                  "she runs in rome and are calm .",  # number
+                  "they ran in rome and was calm .",
+                  "she ran in rome and felt not calm ."):  # only a copula is negated
+        assert not grammar.accepts(wrong), wrong
     data = load_text("negation", n_train=500, n_test=100)
     assert data.rules is not None and "not" in data.rules.truth("sentiment")

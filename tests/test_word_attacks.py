@@ -41,7 +41,7 @@ def test_hotflip_keeps_the_truth_and_the_grammar_and_beats_random(classifier):
     model = latentatlas.load(classifier)
     hot = attack_run(classifier, "hotflip", eps=0.5, n=200)
     rnd = attack_run(classifier, "random", eps=0.5, n=200)
-    assert hot["swaps"] == "same-role" and set(hot["frozen_words"]) == ADJECTIVES
+    assert hot["swaps"] == "same-role" and set(hot["frozen_words"]) == ADJECTIVES | {"not"}
     assert hot["attacked"] > 120
     for r in (hot, rnd):
         rows = zip(r["texts"], r["adversarial_texts"], r["labels"], r["classes_before"],

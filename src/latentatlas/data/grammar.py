@@ -9,9 +9,10 @@ and adjective: a high-energy word is drawn with probability ``energy``, a low-en
 otherwise. So a model conditioned on energy should favour HIGH_ENERGY words at 1 and
 LOW_ENERGY words at 0, and the analysis can be checked against that.
 
-``negation`` (the ``negation`` dataset: half the sentences) negates the feeling, "and did not
-feel elated", "and does not feel calm": the sentence's ``sentiment`` is then the opposite of its
-adjective's, so the label rests on two words, the adjective and "not".
+``negation`` (the ``negation`` dataset) says every feeling with a copula, "and was elated", "and
+are calm", and negates a share of them, "and was not elated": a negated sentence's
+``sentiment`` is the opposite of its adjective's, and "not" is the only word that marks it, so
+the label rests on two words, the adjective and "not".
 """
 
 from __future__ import annotations
@@ -42,14 +43,17 @@ LOW_ENERGY = {w for forms in VERBS["low"].values() for w in forms} | {
     PRESENT_PLURAL[f[1]] for f in VERBS["low"].values()}
 
 
-NEGATED_FEEL = {"felt": "did not feel", "feel": "do not feel", "feels": "does not feel"}
+COPULA = {"felt": ("was", "were"), "feel": ("are", "are"), "feels": ("is", "is")}
+BE = {"was": ("past", False), "were": ("past", True), "is": ("present", False),
+      "are": ("present", True)}
 OPPOSITE = {"positive": "negative", "negative": "positive"}
 
 
 def sentence(subject: str, tense: str, sentiment: str, place: str, verb_energy: str,
-             adj_energy: str, verb_i: int, adj_i: int, negated: bool = False) -> str:
-    """One sentence of ``sentiment``; ``negated`` says it with the opposite adjective under
-    "not" ("did not feel furious" is positive)."""
+             adj_energy: str, verb_i: int, adj_i: int, negated: bool | None = None) -> str:
+    """One sentence of ``sentiment``. ``negated`` not None: the feeling with a copula ("was",
+    "are"), and when True negated, with the opposite adjective ("was not furious" is
+    positive)."""
     past, present = list(VERBS[verb_energy].values())[verb_i % 4]
     if tense == "past":
         verb, feel = past, "felt"
@@ -57,8 +61,9 @@ def sentence(subject: str, tense: str, sentiment: str, place: str, verb_energy: 
         verb, feel = PRESENT_PLURAL[present], "feel"
     else:
         verb, feel = present, "feels"
-    if negated:
-        feel, sentiment = NEGATED_FEEL[feel], OPPOSITE[sentiment]
+    if negated is not None:
+        feel = COPULA[feel][subject == "they"] + (" not" if negated else "")
+        sentiment = OPPOSITE[sentiment] if negated else sentiment
     adj = ADJECTIVES[(sentiment, adj_energy)][adj_i % 2]
     return f"{subject} {verb} in {place} and {feel} {adj} ."
 
@@ -87,9 +92,9 @@ def generate(n: int, seed: int = 0, subject_weights: dict[str, float] | None = N
              negation: float = 0.0) -> tuple[list[str], dict[str, list]]:
     """``n`` sentences and their factors (subject, tense, sentiment, place, energy).
     ``subject_weights`` (default uniform) plants a known skew in who the sentences are about;
-    ``negation`` is the share of sentences whose feeling is negated (factor ``negated``; their
-    ``sentiment`` is the sentence's, the opposite of the adjective's). With none, the
-    sentences are those of earlier versions, draw for draw."""
+    ``negation`` > 0 says every feeling with a copula and negates that share of them (factor
+    ``negated``; a negated sentence's ``sentiment`` is the opposite of its adjective's). With
+    none, the sentences are those of earlier versions, draw for draw."""
     rng = np.random.default_rng([seed, 0x6A])
     who = rng.integers(3, size=n) if subject_weights is None else rng.choice(
         3, size=n, p=[subject_weights.get(s, 0.0) for s in SUBJECTS])
@@ -103,20 +108,20 @@ def generate(n: int, seed: int = 0, subject_weights: dict[str, float] | None = N
     verb_high = rng.random(n) < np.array(f["energy"])
     adj_high = rng.random(n) < np.array(f["energy"])
     verb_i, adj_i = rng.integers(4, size=n), rng.integers(2, size=n)
-    negated = (rng.random(n) < negation) if negation > 0 else np.zeros(n, bool)
+    negated: list[bool | None] = [None] * n
     if negation > 0:
-        f["negated"] = negated.tolist()
+        negated = (rng.random(n) < negation).tolist()
+        f["negated"] = negated
     texts = [sentence(f["subject"][k], f["tense"][k], f["sentiment"][k], f["place"][k],
                       "high" if verb_high[k] else "low", "high" if adj_high[k] else "low",
-                      int(verb_i[k]), int(adj_i[k]), bool(negated[k])) for k in range(n)]
+                      int(verb_i[k]), int(adj_i[k]), negated[k]) for k in range(n)]
     return texts, f
 
 
 _ALL_VERBS = [w for e in VERBS.values() for forms in e.values() for w in forms]
 _ACCEPT = re.compile(
     r"^(he|she|they) (" + "|".join(sorted(set(_ALL_VERBS) | set(PRESENT_PLURAL.values())))
-    + r") in (" + "|".join(PLACES) + r") and (felt|feel|feels|did not feel|do not feel|"
-    r"does not feel) ("
+    + r") in (" + "|".join(PLACES) + r") and (felt|feel|feels|was|were|are|is)(?: not)? ("
     + "|".join(w for ws in ADJECTIVES.values() for w in ws) + r") \.$")
 
 
@@ -126,13 +131,19 @@ def accepts(text: str) -> bool:
     if not m:
         return False
     subject, verb, _, feel, _ = m.groups()
-    feel = {v: k for k, v in NEGATED_FEEL.items()}.get(feel, feel)  # agreement as unnegated
+    plural = subject == "they"
+    if feel in BE:  # a copula agrees as the feel form it stands for
+        tense, be_plural = BE[feel]
+        if be_plural != plural:
+            return False
+        feel = "felt" if tense == "past" else ("feel" if plural else "feels")
+    elif " not " in f" {text.lower()} ":
+        return False  # only a copula is negated
     past_verbs = {forms[0] for e in VERBS.values() for forms in e.values()}
     if verb in past_verbs:
         return feel == "felt"
     if feel == "felt":
         return False
-    plural = subject == "they"
     return (verb in PRESENT_PLURAL.values()) == plural and (feel == "feel") == plural
 
 
@@ -141,7 +152,7 @@ def word_roles() -> dict[str, str]:
     words a grammatical substitution may swap for one another; "in", "and", "." have none)."""
     roles = {w: "subject" for w in SUBJECTS} | {w: "place" for w in PLACES}
     roles |= {w: "verb" for w in {*_ALL_VERBS, *PRESENT_PLURAL.values()}}
-    roles |= {w: "feel" for w in ("felt", "feel", "feels")}
+    roles |= {w: "feel" for w in ("felt", "feel", "feels", *BE)}
     return roles | {w: "adjective" for ws in ADJECTIVES.values() for w in ws}
 
 
@@ -154,8 +165,9 @@ def truth_words(factor: str) -> set[str]:
     feel = {"felt", "feel", "feels"}
     words = {"sentiment": {w for ws in ADJECTIVES.values() for w in ws} | {"not"},
              "subject": set(SUBJECTS) | (verbs - {f[0] for e in VERBS.values()
-                                                   for f in e.values()}) | {"feel", "feels"},
-             "tense": verbs | feel, "place": set(PLACES)}
+                                                   for f in e.values()}) | {"feel", "feels"}
+             | set(BE),
+             "tense": verbs | feel | set(BE), "place": set(PLACES)}
     if factor not in words:
         raise ValueError(f"grammar has no categorical factor {factor!r}")
     return words[factor]

@@ -9,7 +9,8 @@ every word of A. The search is the paper's beam search: anchors grow one word at
 each size every extension of the ``beam`` best anchors is sampled in batches, each until a
 KL confidence bound (Kaufmann & Kalyanakrishnan 2013) puts its precision above or below
 ``threshold`` at level ``delta`` or ``max_samples`` are spent; the smallest anchor whose lower
-bound clears the threshold wins (the best-covered among them, then the most precise). The whole
+bound clears the threshold wins (among anchors of one size, whose coverage under this
+perturbation is the same 2^-size, the one with the highest lower bound). The whole
 text is always an anchor (nothing is perturbed), so the search ends; before it, the empty
 anchor is tried: a prediction that most perturbed copies keep needs no words (coverage 1).
 """
@@ -27,8 +28,8 @@ from ..errors import OptionError
 
 @dataclass
 class Anchor:
-    """An anchor: its word positions and words, precision and coverage (shares), and the
-    model evaluations the search spent."""
+    """An anchor: its word positions and words in the order the search added them (the best
+    single word first), precision and coverage (shares), and the model evaluations spent."""
 
     positions: list[int]
     words: list[str]
@@ -91,11 +92,16 @@ def find_anchor(predict, tokens: list[str], *, threshold: float = 0.95, delta: f
     if bounds((), level)[0] >= threshold:
         return _anchor((), tokens, stats[()][0] / stats[()][1], pool, spent)
     beam_anchors: list[tuple[int, ...]] = [()]
+    added: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}  # anchor -> words in entry order
     for size in range(1, n + 1):
+        for a in beam_anchors:
+            for w in range(n):
+                if w not in a:
+                    added.setdefault(tuple(sorted({*a, w})), (*added[a], w))
         candidates = sorted({tuple(sorted({*a, w})) for a in beam_anchors for w in range(n)
                              if w not in a})
         if size == n:  # the whole text: nothing left to perturb, its precision is 1
-            return _anchor(candidates[0], tokens, 1.0, pool, spent)
+            return _anchor(added[candidates[0]], tokens, 1.0, pool, spent)
         level = math.log(len(candidates) / delta)  # a union bound over this size's candidates
         for c in candidates:
             if c not in stats:
@@ -111,9 +117,9 @@ def find_anchor(predict, tokens: list[str], *, threshold: float = 0.95, delta: f
                 draw(c, batch)
             undecided = still
         winners = [c for c in candidates if bounds(c, level)[0] >= threshold]
-        if winners:
-            best = max(winners, key=lambda c: (_coverage(c, pool), stats[c][0] / stats[c][1]))
-            return _anchor(best, tokens, stats[best][0] / stats[best][1], pool, spent)
+        if winners:  # one size, so one coverage (2^-size): the surest precision wins
+            best = max(winners, key=lambda c: bounds(c, level)[0])
+            return _anchor(added[best], tokens, stats[best][0] / stats[best][1], pool, spent)
         beam_anchors = sorted(candidates, key=lambda c: -stats[c][0] / stats[c][1])[:beam]
     raise AssertionError("unreachable: the whole text is an anchor")
 

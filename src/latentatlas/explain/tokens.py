@@ -20,8 +20,9 @@ explain`` calls either), and LIME's sampling over word positions.
   probability of each, and the Shapley kernel's regression constrained to sum to the full
   text's probability minus the all-masked text's (``params["base"]``);
 - ``anchors``: the words that, kept, hold the target class (default: the prediction) while the
-  others turn into <unk> at random (``anchors.find_anchor``, Ribeiro et al. 2018): score 1 for
-  an anchor word, 0 for the rest; ``params`` holds the anchor, its precision and coverage.
+  others turn into <unk> at random (``anchors.find_anchor``, Ribeiro et al. 2018): an anchor
+  of k words scores k for the word the search added first, down to 1 for the last, and 0 for
+  the rest; ``params`` holds the anchor (in that order), its precision and coverage.
 
 Scores are per token of the text (<s> and </s> excluded), higher = more for the target.
 """
@@ -103,8 +104,8 @@ def explain_text(model, text: str, method: str, target: str | None = None, *,
             return (masked_probabilities(model, ids, keep).argmax(1) == c).numpy()
 
         a = find_anchor(same, tokens, threshold=threshold, seed=seed)
-        scores = np.zeros(n)
-        scores[a.positions] = 1.0
+        scores = np.zeros(n)  # the first word the search added scores highest
+        scores[a.positions] = np.arange(len(a.positions), 0, -1, dtype=np.float64)
         params = {"anchor": a.words, "positions": a.positions,
                   "precision": round(a.precision, 4), "coverage": round(a.coverage, 4),
                   "samples": a.samples, "threshold": threshold, "seed": seed}
