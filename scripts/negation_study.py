@@ -3,16 +3,17 @@
     python scripts/negation_study.py table [--n 200] [--epochs 3] [--retrain]
 
 Source 002 shows LIME on a sentiment model that misreads a negation. Here the truth is known:
-the ``negation`` dataset says half its feelings negated ("she ran in rome and did not feel
-elated ." is negative), so a sentence's sentiment rests on two words, the adjective and "not".
+the ``negation`` dataset says every feeling with a copula and negates half of them ("she ran in
+rome and was not elated ." is negative), so a sentence's sentiment rests on two words, the
+adjective and "not", which is the only word that marks the negation.
 Two text classifiers of one architecture (bi-GRU 64, embeddings 32, attention pooling, 3
 epochs) under runs/negation/: one trained on ``negation``, one on plain ``grammar``, which
-never saw a negation (to it "did" and "not" are <unk>). On ``--n`` negated and ``--n`` plain
-test sentences of ``negation``: each model's accuracy, and for LIME, KernelSHAP, integrated
-gradients, gradient x input and occlusion the precision of the top 2 tokens against the truth
-(the share of {adjective, "not"} among them; plain sentences: is the adjective the top
-token), and the rank of "not" among the tokens. Writes runs/negation/table.json. 2 torch
-threads; run it alone.
+never saw a copula or a negation (to it "was" and "not" are <unk>). On ``--n`` negated and
+``--n`` plain test sentences of ``negation``: each model's accuracy, and for LIME,
+KernelSHAP, integrated gradients, gradient x input and occlusion the precision of the top 2
+tokens against the truth (the share of {adjective, "not"} among them; plain sentences: is the
+adjective the top token), and the rank of "not" among the tokens. Writes
+runs/negation/table.json. 2 torch threads; run it alone.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ DATASETS = {
                     "fortunes:sentences splits them", "~15,000"),
         DatasetInfo("grammar", "synthetic sentences with known factors (text); "
                     "grammar:he=0.6,she=0.2,they=0.2 plants a subject skew", "20,000"),
-        DatasetInfo("negation", "grammar with half the feelings negated (\"did not feel "
+        DatasetInfo("negation", "grammar with copulas, half of them negated (\"was not "
                     "elated\"): the sentiment rests on the adjective and \"not\" (text)",
                     "20,000"),
         DatasetInfo("clauses", "a harder synthetic grammar: number agreement across a "
