@@ -53,3 +53,20 @@ def test_rrr_options_are_checked(tmp_path):
     assert_one_error(cli("train", "--model", "vae", "--data", "shapes", "--rrr", "corners:2",
                          "--out", str(tmp_path / "x")), "--rrr")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_png_mask_is_read_when_training_starts_and_not_needed_to_load(tmp_path):
+    from PIL import Image
+
+    mask = torch.zeros(28, 28, dtype=torch.uint8)
+    mask[:4, :4] = 255
+    png = tmp_path / "mask.png"
+    Image.fromarray(mask.numpy()).save(png)
+    run = latentatlas.fit("image-classifier", "shapes:decoy", tmp_path / "r", rrr=str(png),
+                          epochs=1, n_train=256, n_test=64, hidden=(4, 4, 8))
+    assert run.metrics[-1]["train_rrr_penalty"] >= 0
+    png.unlink()
+    assert latentatlas.load(tmp_path / "r").config.rrr == str(png)  # loads without the file
+    assert_one_error(cli("train", "--model", "image-classifier", "--data", "shapes", "--rrr",
+                         str(png), "--out", str(tmp_path / "x")), str(png))
+    assert not (tmp_path / "x").exists()

@@ -63,16 +63,16 @@ class ImageClassifierConfig:
             raise OptionError("attack_steps", f"must be at least 1, got {self.attack_steps}")
         if not self.rrr_weight > 0:
             raise OptionError("rrr_weight", f"must be positive, got {self.rrr_weight}")
-        if self.rrr is not None:
-            rrr_mask(self.rrr, self.image_shape)
+        if self.rrr is not None:  # the spec only: a run loads without its PNG mask file
+            rrr_mask(self.rrr, self.image_shape, read=False)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def rrr_mask(spec: str, shape: tuple[int, int, int]) -> torch.Tensor:
+def rrr_mask(spec: str, shape: tuple[int, int, int], read: bool = True) -> torch.Tensor | None:
     """(H, W) float mask of the pixels ``rrr`` names: ``corners:K`` or a PNG file (its white,
-    > 0.5, pixels)."""
+    > 0.5, pixels); without ``read`` only the spec is checked and a PNG is not opened."""
     _, h, w = shape
     if spec.startswith("corners:"):
         try:
@@ -87,6 +87,8 @@ def rrr_mask(spec: str, shape: tuple[int, int, int]) -> torch.Tensor:
         return corners_mask((h, w), k)
     if not spec.lower().endswith(".png"):
         raise OptionError("rrr", f"must be corners:K or a .png mask, got {spec!r}")
+    if not read:
+        return None
     from ..data.items import load_image_file
 
     return (load_image_file(spec, (1, h, w), resize=False)[0] > 0.5).float()
@@ -140,9 +142,11 @@ class ImageClassifier(nn.Module):
         probabilities on the masked pixels (nats per image + the penalty)."""
         if getattr(self, "_mask", None) is None or self._mask.device != x.device:
             self._mask = rrr_mask(self.config.rrr, self.config.image_shape).to(x.device)
-        x = x.detach().requires_grad_(True)
-        logits = self.logits(x)
-        (grad,) = torch.autograd.grad(F.log_softmax(logits, 1).sum(), x, create_graph=True)
+        with torch.enable_grad():  # the penalty is a gradient, even where the caller has none
+            x = x.detach().requires_grad_(True)
+            logits = self.logits(x)
+            (grad,) = torch.autograd.grad(F.log_softmax(logits, 1).sum(), x,
+                                          create_graph=True)
         penalty = (grad * self._mask).pow(2).flatten(1).sum(1).mean()
         return {"loss": F.cross_entropy(logits, labels) + self.config.rrr_weight * penalty,
                 "accuracy": (logits.argmax(1) == labels).float().mean(),

@@ -28,7 +28,7 @@ from ..errors import OptionError, UserError
 from .classifier import TextClassifier, TextClassifierConfig
 from .gan import GAN, GANConfig
 from .image import PRESETS, ImageModelConfig, ImageVAE
-from .image_classifier import ImageClassifier, ImageClassifierConfig
+from .image_classifier import ImageClassifier, ImageClassifierConfig, rrr_mask
 from .lm import LanguageModel, LMConfig
 from .regression import Regressor, RegressorConfig
 from .softmax import resolve_softmax
@@ -196,10 +196,13 @@ def _vae_config(variational: bool) -> Callable[[Options, Any, Any], dict[str, An
 def _image_classifier_config(o: Options, data, vocab) -> dict[str, Any]:
     if data.train_y is None or not data.classes:
         raise UserError(f"{data.name} has no labels: an image classifier needs them")
-    return ImageClassifierConfig(image_shape=data.image_shape, classes=data.classes,
-                                 hidden=o.hidden or (32, 64, 128), adversarial=o.adversarial,
-                                 eps=o.eps, attack_steps=o.attack_steps, rrr=o.rrr,
-                                 rrr_weight=o.rrr_weight).to_dict()
+    config = ImageClassifierConfig(image_shape=data.image_shape, classes=data.classes,
+                                   hidden=o.hidden or (32, 64, 128), adversarial=o.adversarial,
+                                   eps=o.eps, attack_steps=o.attack_steps, rrr=o.rrr,
+                                   rrr_weight=o.rrr_weight)
+    if o.rrr is not None:
+        rrr_mask(o.rrr, config.image_shape)  # a new run reads its PNG mask before it starts
+    return config.to_dict()
 
 
 def _images(config: dict[str, Any], vocab, data, split: str) -> Batch:
