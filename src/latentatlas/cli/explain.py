@@ -271,12 +271,13 @@ def cmd_explain(a: argparse.Namespace) -> int:
             lines.append(f"  {r.method:<10} anchor: {words} "
                          f"(precision {r.params['precision']:.3f}, coverage "
                          f"{r.params['coverage']:.3f}, {r.params['samples']:,} samples)")
-        elif text:
-            top = ", ".join(f"{r.tokens[i]} {r.scores[i]:+.3f}" for i in r.top(3))
-            lines.append(f"  {r.method:<10} top: {top}")
         else:
-            w = r.scores.shape[1]
-            top = ", ".join(f"({i // w},{i % w}) {r.scores.ravel()[i]:+.3f}" for i in r.top(3))
+            if text:
+                top = ", ".join(f"{r.tokens[i]} {r.scores[i]:+.3f}" for i in r.top(3))
+            else:
+                w = r.scores.shape[1]
+                top = ", ".join(f"({i // w},{i % w}) {r.scores.ravel()[i]:+.3f}"
+                                for i in r.top(3))
             lines.append(f"  {r.method:<10} top: {top}")
         c = checks[r.method]
         if "stability" in c:
