@@ -34,7 +34,7 @@ from .train import TrainConfig, evaluate, iw_nll, train
 
 # TrainConfig fields a user sets (eval_batch_size and quiet are the trainer's own)
 TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "lr_schedule", "seed", "precision", "device",
-                 "sample_every")
+                 "cuda_graph", "sample_every")
 
 
 class Run:
@@ -334,21 +334,9 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
         raise OptionError("sample_every", f"is for models that generate "
                           f"({', '.join(n for n, g in KINDS.items() if g.generates)}), not "
                           f"{k.name}")
-    dataset = rundir.load_data(k, spec)
-    vocab = None
-    if k.text:
-        from .data.vocab import Vocab
-
-        vocab = (Vocab.load(out / rundir.VOCAB) if saved is not None else
-                 Vocab.build(dataset.train, min_count=options.min_count,
-                             max_size=options.max_vocab, level=options.tokens))
-    if model_config is None:
-        model_config = k.configure(options, dataset, vocab)
-    torch.manual_seed(cfg.seed)  # the initial weights are part of what the seed fixes
-    # a new config's bad value names its option; a saved one that cannot build names the run
-    model = k.build(model_config) if saved is None else rundir.build_model(k, model_config)
-    train_data = k.batch(model_config, vocab, dataset, "train")
-    test_data = k.batch(model_config, vocab, dataset, "test")
+    dataset, vocab, model_config, model, train_data, test_data = _materialise(
+        k, spec, None if saved is not None else options, model_config, cfg.seed,
+        out if saved is not None else None)
     say = log if is_main_process() else None
     if say is not None:
         size = f"vocabulary {len(vocab):,}, " if vocab is not None else ""
@@ -376,6 +364,48 @@ def fit(kind: str | None = None, data: str | None = None, out: str | Path = "", 
     run = Run.open(out)
     run.history = history
     return run
+
+
+def prepare(kind: str = "vae", data: str = "fashion-mnist", **hparams: Any
+            ) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...], tuple[torch.Tensor, ...],
+                       TrainConfig, dict[str, Any]]:
+    """What ``fit`` would train, without training it: the model (initial weights from
+    ``seed``), the training and test tensors, the train config and the run config (kind,
+    model config, data spec). For benchmarks and loops of one's own."""
+    train_opts, model_opts = _split_options(hparams)
+    k = get_kind(kind)
+    _refused(k, model_opts)
+    options = Options(**model_opts)
+    options.validate()
+    spec = _data_spec(k, data, options)
+    cfg = TrainConfig(**{**k.train_defaults, **train_opts}, quiet=True)
+    cfg.validate()
+    _, _, model_config, model, train_data, test_data = _materialise(
+        k, spec, options, None, cfg.seed, None)
+    return model, train_data, test_data, cfg, {"kind": k.name, "model": model_config,
+                                               "data": spec}
+
+
+def _materialise(k: Kind, spec: dict[str, Any], options: Options | None,
+                 model_config: dict[str, Any] | None, seed: int, saved_run: Path | None):
+    """Load the data, the vocabulary (a new one from ``options``, else ``saved_run``'s), the
+    model (seeded: the initial weights are part of what the seed fixes) and its batch
+    tensors; -> (dataset, vocab, model_config, model, train_data, test_data)."""
+    dataset = rundir.load_data(k, spec)
+    vocab = None
+    if k.text:
+        from .data.vocab import Vocab
+
+        vocab = (Vocab.load(saved_run / rundir.VOCAB) if saved_run is not None else
+                 Vocab.build(dataset.train, min_count=options.min_count,
+                             max_size=options.max_vocab, level=options.tokens))
+    if model_config is None:
+        model_config = k.configure(options, dataset, vocab)
+    torch.manual_seed(seed)
+    # a new config's bad value names its option; a saved one that cannot build names the run
+    model = k.build(model_config) if saved_run is None else rundir.build_model(k, model_config)
+    return (dataset, vocab, model_config, model, k.batch(model_config, vocab, dataset, "train"),
+            k.batch(model_config, vocab, dataset, "test"))
 
 
 def sweep(kind: str = "vae", data: str = "fashion-mnist", out: str | Path = "", *,

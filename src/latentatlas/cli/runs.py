@@ -128,6 +128,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "auto: time a few steps in each on this machine and take the faster "
                         "whose loss agrees (cached)")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--cuda-graph", choices=["auto", "on", "off"],
+                   help="auto: on a GPU, record an image VAE's training step once as a CUDA "
+                        "graph and replay it (no per-step launch overhead); on: that or an "
+                        "error; off: launch every kernel")
     t.add_argument("--sample-every", type=positive_int, metavar="N",
                    help="generative and language models: every N epochs print samples (texts; "
                         "images go to RUN/samples/epoch-NNN.png) and log them in "

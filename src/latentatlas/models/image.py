@@ -93,6 +93,8 @@ def _mlp(widths: list[int]) -> nn.Sequential:
 class ImageVAE(nn.Module):
     """VAE (or plain AE) over (B, C, H, W) images in [0, 1], following the model protocol."""
 
+    cuda_graph_safe = True  # its step never waits on the host (train.graphs)
+
     def __init__(self, config: ImageModelConfig):
         super().__init__()
         config.validate()

@@ -42,8 +42,9 @@ class Adam:
                     p.grad.zero_()
 
     @torch.no_grad()
-    def step(self) -> None:
-        """One update of every parameter that has a gradient."""
+    def step(self, lr: torch.Tensor | None = None) -> None:
+        """One update of every parameter that has a gradient; ``lr``, a 0-d tensor on the
+        parameters' device, replaces the groups' float (a CUDA graph reads it at replay)."""
         for group in self.param_groups:
             by_kind: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
             for p in group["params"]:
@@ -56,7 +57,8 @@ class Adam:
                 torch._foreach_add_(steps, 1)
                 torch._fused_adam_(
                     params, [p.grad for p in params], [s["exp_avg"] for s in states],
-                    [s["exp_avg_sq"] for s in states], [], steps, lr=float(group["lr"]),
+                    [s["exp_avg_sq"] for s in states], [], steps,
+                    lr=float(group["lr"]) if lr is None else lr,
                     beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
                     eps=group["eps"], amsgrad=False, maximize=False)
 

@@ -31,10 +31,11 @@ TOLERANCE = 0.02  # and its loss within this share of fp32's (absolute below 1 n
 SLOWER = 2.0  # a first timed bf16 step this many times fp32's ends the measuring there
 
 
-def autocast(precision: str, device: torch.device):
-    """The autocast context of a precision on a device (none for fp32)."""
+def autocast(precision: str, device: torch.device, cache: bool = True):
+    """The autocast context of a precision on a device (none for fp32); ``cache=False`` for a
+    step recorded into a CUDA graph (a cached weight cast would not be redone on replay)."""
     if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=cache)
     return nullcontext()
 
 

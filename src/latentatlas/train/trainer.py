@@ -33,7 +33,7 @@ from ..errors import Interrupted, OptionError, UserError
 from ..fileio import write_text
 from ..models import rundir as runfile
 from ..threads import recheck as recheck_threads
-from . import distributed, precision
+from . import distributed, graphs, precision
 from .adam import Adam
 from .allocator import tune_malloc
 from .checkpoint import TrainState, has_checkpoint, load_checkpoint, save_checkpoint
@@ -55,6 +55,9 @@ class TrainConfig:
     # the faster of the two whose loss agrees (``train.precision``), cached per machine
     precision: str = "auto"
     device: str = "auto"  # "cpu", "cuda", or "auto" (cuda when available)
+    # "auto": on CUDA a graph-safe model's step is recorded once as a CUDA graph and replayed
+    # (``train.graphs``); "on": that or an error (on CPU: the same step, uncaptured); "off"
+    cuda_graph: str = "auto"
     eval_batch_size: int = 2048
     # every this many epochs the run logs samples (``train``'s ``sampler``); 0: never
     sample_every: int = 0
@@ -75,6 +78,8 @@ class TrainConfig:
                                              f"{self.lr_schedule!r}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise OptionError("precision", f"must be auto, fp32 or bf16, got {self.precision!r}")
+        if self.cuda_graph not in ("auto", "on", "off"):
+            raise OptionError("cuda_graph", f"must be auto, on or off, got {self.cuda_graph!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise OptionError("device", f"must be auto, cpu or cuda, got {self.device!r}")
         if self.device == "cuda" and not torch.cuda.is_available():
@@ -192,6 +197,7 @@ def train(
             prepare_run_dir(loop.out, resume=resume, force=force)
             runfile.write_config(loop.out, {
                 **run_config, "train": {**asdict(config), "precision": loop.precision,
+                                        "cuda_graph": "on" if loop.graphed else "off",
                                         **({"precision_measured": measured}
                                            if measured else {})},
                 "versions": runfile.versions()})
@@ -219,6 +225,13 @@ class _Loop:
         self.config, self.d, self.out, self.ckpt_dir = config, d, out, out / "checkpoint"
         self.sampler = sampler
         self.device = resolve_device(config.device, d.rank)
+        why_not = graphs.eligible(model, d.world)
+        if config.cuda_graph == "on" and why_not:
+            raise OptionError("cuda_graph", f"is on, but {why_not}")
+        self.graphed = why_not is None and (
+            config.cuda_graph == "on" or (config.cuda_graph == "auto"
+                                          and self.device.type == "cuda"))
+        self.static: graphs.StaticStep | None = None  # made at the first epoch (after resume)
         self.model = model.to(self.device)
         self.train_data = tuple(t.to(self.device) for t in _as_tuple(train_data))
         self.test_data = tuple(t.to(self.device) for t in _as_tuple(test_data))
@@ -270,6 +283,10 @@ class _Loop:
         if state.batch == 0:
             state.running = {}
         perm = torch.randperm(n, generator=self.gen)
+        if self.graphed and self.static is None:
+            self.static = graphs.StaticStep(self.model, self.optimizers[""], self.train_data,
+                                            cfg.batch_size, self.precision, self.device)
+        perm_on_device = perm.to(self.device) if self.graphed else perm
         self.model.train()
         sums: dict[str, torch.Tensor] = {}
         count = 0
@@ -280,6 +297,7 @@ class _Loop:
                    desc=f"epoch {state.epoch + 1}/{cfg.epochs}")
         for b in range(state.batch, math.ceil(n / cfg.batch_size)):
             if stop["stop"]:
+                self._fold(sums)
                 state.batch = b
                 state.running = _running(state.running, sums, count)
                 state.running["_seconds"] = seconds + time.perf_counter() - t0
@@ -293,6 +311,15 @@ class _Loop:
             if cfg.lr_schedule != "constant":
                 self._set_lr(state.epoch * math.ceil(n / cfg.batch_size) + b,
                              cfg.epochs * math.ceil(n / cfg.batch_size))
+            if self.static is not None and len(idx) == cfg.batch_size:
+                self.static(perm_on_device[b * cfg.batch_size:(b + 1) * cfg.batch_size])
+                count += len(idx)
+                if self.show and b % 20 == 0:
+                    self._fold(sums)
+                    bar.set_postfix(loss=f"{float(sums['loss']) / count:.2f}")
+                bar.update(len(idx))
+                continue
+            self._fold(sums)  # the graph's sums first: the same order of additions as eager
             with precision.autocast(self.precision, self.device):
                 if self.players:
                     terms = self.model.train_step(batch, self._step)
@@ -307,7 +334,10 @@ class _Loop:
             if self.show and b % 20 == 0:
                 bar.set_postfix(loss=f"{float(sums['loss']) / count:.2f}")
             bar.update(len(idx) * d.world)
+        self._fold(sums)
         bar.close()
+        if self.device.type == "cuda":  # the steps queued on the GPU are part of the epoch
+            torch.cuda.synchronize(self.device)
         seconds += time.perf_counter() - t0
         totals = d.all_reduce(_running(state.running, sums, count))
         if not math.isfinite(totals["loss"]):
@@ -342,6 +372,13 @@ class _Loop:
             save_checkpoint(self.ckpt_dir, self.model, self.optimizers, state)
         d.barrier()
         return record
+
+    def _fold(self, sums: dict[str, torch.Tensor]) -> None:
+        """Move the loss sums the graphed steps kept on the device into ``sums``."""
+        if self.static is None:
+            return
+        for k, v in self.static.take_sums().items():
+            sums[k] = sums[k] + v if k in sums else v
 
     def _set_lr(self, step: int, total: int) -> None:
         """The scheduled learning rate of training step ``step`` of ``total`` (a function of
