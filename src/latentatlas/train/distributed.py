@@ -1,4 +1,9 @@
-"""Multi-process data parallelism under ``torchrun``: gloo on CPU, nccl when CUDA is there."""
+"""Multi-process data parallelism under ``torchrun``: gloo on CPU, nccl when CUDA is there.
+
+A process started by torchrun joins the process group even when it is the only one (so one
+GPU under ``torchrun --nproc_per_node 1`` runs its collectives through nccl); a plain
+``python`` process trains alone without one.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,15 @@ import torch.distributed as dist
 class Dist:
     rank: int = 0
     world: int = 1
+    joined: bool = False  # in a process group (torchrun started this process)
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
 
     def all_reduce(self, sums: dict[str, float]) -> dict[str, float]:
-        """Sum each value over all processes (identity for one process)."""
-        if self.world == 1:
+        """Sum each value over all processes (identity outside a process group)."""
+        if not self.joined:
             return sums
         keys = sorted(sums)
         on = "cuda" if dist.get_backend() == "nccl" else "cpu"
@@ -39,23 +45,24 @@ class Dist:
                 p.grad /= self.world
 
     def barrier(self) -> None:
-        if self.world > 1:
+        if self.joined:
             dist.barrier()
 
 
 def setup() -> Dist:
-    """Join the process group when started by torchrun (``WORLD_SIZE`` > 1); else one process."""
+    """Join the process group when started by torchrun (``WORLD_SIZE`` > 1, or a single
+    process under torchrun's agent); else one process alone."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    if world <= 1 and "TORCHELASTIC_RUN_ID" not in os.environ:
         return Dist()
     if not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group(backend=backend)
-    return Dist(rank=dist.get_rank(), world=dist.get_world_size())
+    return Dist(rank=dist.get_rank(), world=dist.get_world_size(), joined=True)
 
 
 def teardown(d: Dist) -> None:
-    if d.world > 1 and dist.is_initialized():
+    if d.joined and dist.is_initialized():
         dist.destroy_process_group()
