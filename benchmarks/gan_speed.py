@@ -21,8 +21,10 @@ Inversion: ``atlas.inversion.invert`` of 64 test images (4 starts, 100 Adam step
 against the same search one image at a time; seconds per image for both.
 
 Prints one JSON object (seconds per epoch, the median over rounds of baseline / ours per round).
+On CUDA (``--device cuda``) every loop keeps its networks on the GPU, the example moves each
+batch there as it does, and each epoch's time waits for the GPU to finish.
 
-    python benchmarks/gan_speed.py [--rounds 3] [--n 6000] [--threads 2]
+    python benchmarks/gan_speed.py [--rounds 3] [--n 6000] [--threads 2] [--device auto|cpu|cuda]
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ from latentatlas.models.inversion import invert
 from latentatlas.train import TrainConfig, train
 
 BATCH, LR = 128, 2e-4
+DEVICE = torch.device("cpu")  # set by --device
+
+
+def sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def config(shape, encoder: bool = True, channels_last: bool = True) -> GANConfig:
@@ -56,7 +64,7 @@ class Example:
 
     def __init__(self, x: torch.Tensor):
         torch.manual_seed(0)
-        gan = GAN(config(tuple(x.shape[1:]), channels_last=False))  # the example's NCHW
+        gan = GAN(config(tuple(x.shape[1:]), channels_last=False)).to(DEVICE)  # NCHW
         self.g, self.d = gan.generator, gan.critic
         self.loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x * 2 - 1),
                                                   batch_size=BATCH, shuffle=True)
@@ -66,22 +74,25 @@ class Example:
         self.z = 20
 
     def epoch(self) -> float:
+        sync()
         t = time.perf_counter()
         for (real,) in self.loader:
+            real = real.to(DEVICE)
             n = len(real)
             self.d.zero_grad()
             out = torch.sigmoid(self.d(real)[0])
-            err_real = self.criterion(out, torch.ones(n))
+            err_real = self.criterion(out, torch.ones(n, device=DEVICE))
             err_real.backward()
-            fake = self.g(torch.randn(n, self.z))
+            fake = self.g(torch.randn(n, self.z, device=DEVICE))
             out = torch.sigmoid(self.d(fake.detach())[0])
-            err_fake = self.criterion(out, torch.zeros(n))
+            err_fake = self.criterion(out, torch.zeros(n, device=DEVICE))
             err_fake.backward()
             self.opt_d.step()
             self.g.zero_grad()
             out = torch.sigmoid(self.d(fake)[0])
-            self.criterion(out, torch.ones(n)).backward()
+            self.criterion(out, torch.ones(n, device=DEVICE)).backward()
             self.opt_g.step()
+        sync()
         return time.perf_counter() - t
 
 
@@ -91,8 +102,8 @@ class Plain:
 
     def __init__(self, x: torch.Tensor, channels_last: bool = False):
         torch.manual_seed(0)
-        gan = GAN(config(tuple(x.shape[1:]), channels_last=channels_last))
-        self.g, self.d, self.x = gan.generator, gan.critic, x * 2 - 1
+        gan = GAN(config(tuple(x.shape[1:]), channels_last=channels_last)).to(DEVICE)
+        self.g, self.d, self.x = gan.generator, gan.critic, (x * 2 - 1).to(DEVICE)
         if channels_last:
             self.x = self.x.contiguous(memory_format=torch.channels_last)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=LR, betas=BETAS, fused=True)
@@ -100,11 +111,12 @@ class Plain:
         self.gen = torch.Generator().manual_seed(0)
 
     def epoch(self) -> float:
+        sync()
         t = time.perf_counter()
-        perm = torch.randperm(len(self.x), generator=self.gen)
+        perm = torch.randperm(len(self.x), generator=self.gen).to(DEVICE)
         for idx in perm.split(BATCH):
             real = self.x.index_select(0, idx)
-            fake = self.g(torch.randn(len(idx), 20))
+            fake = self.g(torch.randn(len(idx), 20, device=DEVICE))
             loss_d = (F.softplus(-self.d(real)[0]).mean()
                       + F.softplus(self.d(fake.detach())[0]).mean())
             self.opt_d.zero_grad(set_to_none=True)
@@ -114,6 +126,7 @@ class Plain:
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             self.opt_g.step()
+        sync()
         return time.perf_counter() - t
 
 
@@ -129,18 +142,22 @@ class Ours:
         self.done += 1
         history = train(self.model, *self.data, self.out,
                         TrainConfig(epochs=self.done, batch_size=BATCH, lr=LR, precision="fp32",
-                                    quiet=True),
+                                    device=DEVICE.type, quiet=True),
                         {"kind": "gan", "model": self.model.config.to_dict(),
                          "data": {"name": "bench"}}, resume=self.done > 1)
         return history[-1]["seconds"]
 
 
 def inversion_times(model: GAN, x: torch.Tensor) -> dict:
+    model, x = model.to(DEVICE), x.to(DEVICE)
+    sync()
     t = time.perf_counter()
     batched = invert(model, x, starts=4, steps=100)
+    sync()
     batched_s = (time.perf_counter() - t) / len(x)
     t = time.perf_counter()
     single = [invert(model, x[i:i + 1], starts=4, steps=100) for i in range(len(x))]
+    sync()
     single_s = (time.perf_counter() - t) / len(x)
     single_err = torch.cat([s.error for s in single])
     return {"images": len(x), "starts": 4, "steps": 100,
@@ -156,8 +173,14 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--n", type=int, default=6000, help="training images per epoch")
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    global DEVICE
+    DEVICE = torch.device("cuda" if a.device == "cuda" or (
+        a.device == "auto" and torch.cuda.is_available()) else "cpu")
+    if DEVICE.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # as the DCGAN example sets it
     name = "shapes" if availability("fashion-mnist").startswith("missing") else "fashion-mnist"
     data = load_dataset(name, n_train=a.n, n_test=1000)
     x = data.train_x
@@ -177,6 +200,7 @@ def main() -> None:
                                                              strict=True)), 3)
     print(json.dumps({
         "benchmark": "gan_speed", "data": name, "images_per_epoch": len(x), "rounds": a.rounds,
+        "device": torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(), "torch": torch.__version__,
         "seconds_per_epoch": {k: round(statistics.median(v), 3) for k, v in seconds.items()},
         "epoch_seconds": {k: [round(t, 3) for t in v] for k, v in seconds.items()},

@@ -11,7 +11,9 @@ from .conftest import REPO
 
 def _two_processes(*train_args: str) -> subprocess.CompletedProcess:
     """``latentatlas train ARGS`` under torchrun, two gloo processes of one thread each."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    # gloo on the CPU even where a GPU is (one GPU cannot hold two nccl ranks)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1",
+           "CUDA_VISIBLE_DEVICES": ""}
     return subprocess.run(
         # --standalone: the rendezvous store takes a free port itself (no port picked here and
         # released, which another process could take first)
@@ -56,7 +58,7 @@ def test_two_nodes_meet_through_a_c10d_rendezvous(tmp_path):
     """Two torchrun agents, as on two machines (one process each), find each other through
     the rendezvous endpoint the README gives for several machines, and train one run."""
     out, port = tmp_path / "nodes", _free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}  # gloo
     agents = [subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node",
          "1", "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id",
@@ -76,8 +78,8 @@ def test_two_nodes_meet_through_a_c10d_rendezvous(tmp_path):
 
 
 def test_one_process_under_torchrun_joins_a_group(tmp_path):
-    """torchrun with one process (as on one GPU with nccl) goes through the process group:
-    here gloo, the same code; then trains a run."""
+    """torchrun with one process goes through a process group of one: gloo on CPU, nccl
+    where a GPU is (the lent GPU machine runs this test); then trains a run there."""
     script = tmp_path / "probe.py"
     script.write_text("from latentatlas.train import distributed as d\n"
                       "g = d.setup()\n"

@@ -68,7 +68,8 @@ def invert(model: LatentModel, x: torch.Tensor, *, starts: int = 4, steps: int =
         guesses.append(guess)
     while len(guesses) < starts:
         prior = getattr(model, "prior", None)
-        guesses.append(prior(n, gen) if prior is not None else torch.randn(n, d, generator=gen))
+        draw = prior(n, gen) if prior is not None else torch.randn(n, d, generator=gen)
+        guesses.append(draw.to(x.device))  # drawn on the CPU: the same starts on any device
     start = torch.stack(guesses)  # (S, N, D)
     s = len(start)
     z = start[..., :zd].reshape(s * n, zd).clone().requires_grad_(True)
@@ -94,6 +95,6 @@ def invert(model: LatentModel, x: torch.Tensor, *, starts: int = 4, steps: int =
         final = codes()
         err = _per_item_error(model, final, target).view(s, n)
         best = err.argmin(0)
-        pick = torch.arange(n)
+        pick = torch.arange(n, device=best.device)
         return Inversion(final.view(s, n, d)[best, pick].detach(), err[best, pick],
                          encoder_error, best)

@@ -282,11 +282,11 @@ class _Loop:
         state.epoch_rng = self.gen.get_state()  # start of this epoch: replays its permutation
         if state.batch == 0:
             state.running = {}
-        perm = torch.randperm(n, generator=self.gen)
+        # drawn on the CPU (the same order on any device), moved once: no copy per step
+        perm = torch.randperm(n, generator=self.gen).to(self.device)
         if self.graphed and self.static is None:
             self.static = graphs.StaticStep(self.model, self.optimizers[""], self.train_data,
                                             cfg.batch_size, self.precision, self.device)
-        perm_on_device = perm.to(self.device) if self.graphed else perm
         self.model.train()
         sums: dict[str, torch.Tensor] = {}
         count = 0
@@ -307,12 +307,11 @@ class _Loop:
             idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             if d.world > 1:
                 idx = idx.tensor_split(d.world)[d.rank]  # this process's slice of the batch
-            batch = tuple(t.index_select(0, idx.to(self.device)) for t in self.train_data)
             if cfg.lr_schedule != "constant":
                 self._set_lr(state.epoch * math.ceil(n / cfg.batch_size) + b,
                              cfg.epochs * math.ceil(n / cfg.batch_size))
             if self.static is not None and len(idx) == cfg.batch_size:
-                self.static(perm_on_device[b * cfg.batch_size:(b + 1) * cfg.batch_size])
+                self.static(idx)
                 count += len(idx)
                 if self.show and b % 20 == 0:
                     self._fold(sums)
@@ -320,6 +319,7 @@ class _Loop:
                 bar.update(len(idx))
                 continue
             self._fold(sums)  # the graph's sums first: the same order of additions as eager
+            batch = tuple(t.index_select(0, idx) for t in self.train_data)
             with precision.autocast(self.precision, self.device):
                 if self.players:
                     terms = self.model.train_step(batch, self._step)
