@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks of issues 18 (parts 2 and 5) and 16 (GAN speed), as one call on a lent GPU
-# machine (at most 570 s of steps: give the call timeout_s 600; prepare with scripts/gpu_prepare.sh). Each step has
-# its own time limit, so one that hangs leaves the others their time; everything lands in $OUT.
+# machine (prepare with scripts/gpu_prepare.sh; the steps take 570 s at most: give the call
+# timeout_s 600). Each step has its own time limit, so one that hangs leaves the others their
+# time; everything lands in $OUT.
 # Rehearse it here first, small and on the CPU: DEVICE=cpu QUICK=1 bash scripts/gpu_checks.sh
 set -u
 cd "$(dirname "$0")/.."
