@@ -67,14 +67,40 @@ def test_auto_uses_no_graph_on_cpu(tmp_path):
     assert config["train"]["cuda_graph"] == "off"
 
 
+def _fit_gan(out, graph: str, device: str = "cpu", **config):
+    data = load_dataset("shapes", n_train=300, n_test=64)
+    torch.manual_seed(0)
+    model = GAN(GANConfig(**{"arch": "mlp", "z_dim": 4, "hidden": (16, 32), **config}))
+    history = train(model, data.train_x, data.test_x, out,
+                    TrainConfig(epochs=2, batch_size=64, lr=2e-4, cuda_graph=graph,
+                                device=device, precision="fp32", quiet=True),
+                    {"kind": "gan", "model": model.config.to_dict(), "data": DATA})
+    return model, history
+
+
+@pytest.mark.parametrize("config", [{}, {"arch": "conv", "width": 8, "hidden": ()},
+                                    {"loss": "hinge", "encoder": False}])
+def test_a_gan_graph_shaped_trains_exactly_as_its_ordinary_steps(tmp_path, config):
+    graphed, h_graph = _fit_gan(tmp_path / "on", "on", **config)
+    plain, h_plain = _fit_gan(tmp_path / "off", "off", **config)
+    assert json.loads((tmp_path / "on" / "config.json").read_text())["train"]["cuda_graph"] \
+        == "on"
+    _same_weights(graphed, plain)
+    strip = ("seconds", "items_per_s")
+    assert [{k: v for k, v in r.items() if k not in strip} for r in h_graph] == \
+           [{k: v for k, v in r.items() if k not in strip} for r in h_plain]
+
+
 def test_on_refuses_a_model_whose_step_is_not_graph_safe(tmp_path):
-    data = load_dataset("shapes", n_train=64, n_test=16)
-    model = GAN(GANConfig(arch="mlp", image_shape=(1, 28, 28), z_dim=4, hidden=(8, 16)))
-    with pytest.raises(OptionError, match="cuda_graph.*several players"):
-        train(model, data.train_x, data.test_x, tmp_path / "g",
+    from latentatlas.models.text import SentenceVAE, TextModelConfig
+
+    model = SentenceVAE(TextModelConfig(vocab_size=20, max_len=8))
+    ids = torch.randint(4, 20, (32, 8))
+    with pytest.raises(OptionError, match="cuda_graph.*cuda_graph_safe"):
+        train(model, ids, ids[:8], tmp_path / "t",
               TrainConfig(epochs=1, cuda_graph="on", device="cpu", quiet=True),
-              {"kind": "gan", "model": {}, "data": DATA})
-    assert not (tmp_path / "g").exists()
+              {"kind": "text-vae", "model": {}, "data": DATA})
+    assert not (tmp_path / "t").exists()
 
 
 def test_cli_on_for_a_text_model_is_one_error_line(tmp_path):
@@ -97,3 +123,18 @@ def test_captured_step_trains_like_the_launched_one_on_cuda(tmp_path, precision)
                               strict=True):
         assert torch.isfinite(v).all() and not torch.equal(v, torch.zeros_like(v)), k
         assert (v - w).abs().max() < 0.1, k
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="captures a CUDA graph")
+def test_captured_gan_step_trains_like_the_launched_one_on_cuda(tmp_path):
+    graphed, h_graph = _fit_gan(tmp_path / "on", "on", device="cuda", arch="conv", width=8,
+                                hidden=())
+    plain, h_plain = _fit_gan(tmp_path / "off", "off", device="cuda", arch="conv", width=8,
+                              hidden=())
+    config = json.loads((tmp_path / "on" / "config.json").read_text())
+    assert config["train"]["cuda_graph"] == "on"
+    for a, b in zip(h_graph, h_plain, strict=True):  # same losses, up to the noise draws
+        for k in ("train_critic", "train_generator", "train_encoder"):
+            assert abs(a[k] - b[k]) < 0.1 * abs(b[k]) + 0.05, k
+    for k, v in graphed.state_dict().items():
+        assert torch.isfinite(v.float()).all(), k

@@ -129,9 +129,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "whose loss agrees (cached)")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"])
     t.add_argument("--cuda-graph", choices=["auto", "on", "off"],
-                   help="auto: on a GPU, record an image VAE's training step once as a CUDA "
-                        "graph and replay it (no per-step launch overhead); on: that or an "
-                        "error; off: launch every kernel")
+                   help="auto: on a GPU, record an image VAE's or a GAN's training step once "
+                        "as a CUDA graph and replay it (no per-step launch overhead); on: "
+                        "that or an error; off: launch every kernel")
     t.add_argument("--sample-every", type=positive_int, metavar="N",
                    help="generative and language models: every N epochs print samples (texts; "
                         "images go to RUN/samples/epoch-NNN.png) and log them in "

@@ -249,6 +249,8 @@ class GAN(nn.Module):
     the model protocol: ``decode`` is the generator, ``encode`` the encoder (or, without one,
     latent inversion, ``models.inversion``)."""
 
+    cuda_graph_safe = True  # its step (all three updates) never waits on the host
+
     def __init__(self, config: GANConfig):
         super().__init__()
         config.validate()

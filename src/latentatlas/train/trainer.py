@@ -285,7 +285,7 @@ class _Loop:
         # drawn on the CPU (the same order on any device), moved once: no copy per step
         perm = torch.randperm(n, generator=self.gen).to(self.device)
         if self.graphed and self.static is None:
-            self.static = graphs.StaticStep(self.model, self.optimizers[""], self.train_data,
+            self.static = graphs.StaticStep(self.model, self.optimizers, self.train_data,
                                             cfg.batch_size, self.precision, self.device)
         self.model.train()
         sums: dict[str, torch.Tensor] = {}
