@@ -1,7 +1,7 @@
 """A sweep of K VAEs trained at once against the same K trained one after another.
 
     python benchmarks/sweep_speed.py [--k 10] [--epochs 1] [--n-train 20000] [--rounds 2]
-                                     [--threads 2] [--no-cli]
+                                     [--threads 2] [--no-cli] [--device cpu|cuda]
 
 For each width (64, the small models a sweep is for, and 400, the canonical 784-400-20 VAE),
 two comparisons, each alternating which side goes first over ``--rounds`` (the best of each):
@@ -13,8 +13,10 @@ two comparisons, each alternating which side goes first over ``--rounds`` (the b
 - from the shell, as a user runs them: one ``latentatlas sweep`` process against K
   ``latentatlas train`` processes in sequence, each paying its start (imports, data).
 
-fp32 everywhere. Prints JSON: the wall time of each side, the throughput ratios, and the
-largest gap between a model's test loss in the sweep and alone (nats per image).
+fp32 everywhere; ``--device cuda`` runs both sides on the GPU (the lone runs with our
+trainer's defaults there, their step a CUDA graph). Prints JSON: the wall time of each side,
+the throughput ratios, and the largest gap between a model's test loss in the sweep and alone
+(nats per image).
 """
 
 from __future__ import annotations
@@ -51,19 +53,21 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-cli", action="store_true", help="only the in-process comparison")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    opts = {"n_train": a.n_train, "n_test": 2000, "latent_dim": 20, "epochs": a.epochs}
+    opts = {"n_train": a.n_train, "n_test": 2000, "latent_dim": 20, "epochs": a.epochs,
+            "device": a.device}
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in opts.items()]
     seeds = list(range(a.k))
     warm = Path(tempfile.mkdtemp())  # imports and first calls are paid here, by neither side
     latentatlas.sweep("vae", "shapes", warm / "s", seeds=[0, 1], hidden=[(8,)], epochs=1,
-                      n_train=128, n_test=32)
+                      n_train=128, n_test=32, device=a.device)
     latentatlas.fit("vae", "shapes", warm / "f", hidden=(8,), epochs=1, n_train=128,
-                    n_test=32, precision="fp32")
+                    n_test=32, precision="fp32", device=a.device)
     shutil.rmtree(warm)
     out: dict = {"benchmark": "sweep_speed", "k": a.k, "epochs": a.epochs,
-                 "n_train": a.n_train, "threads": a.threads, "widths": {}}
+                 "n_train": a.n_train, "threads": a.threads, "device": a.device, "widths": {}}
     for width in (64, 400):
         times: dict[str, list[float]] = {"sweep": [], "sequential": [], "sweep_cli": [],
                                          "sequential_cli": []}

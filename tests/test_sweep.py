@@ -2,8 +2,10 @@
 alone (exactly for an autoencoder, which draws no noise; in distribution for a VAE)."""
 
 import json
+from pathlib import Path
 
 import pytest
+import torch
 
 import latentatlas
 
@@ -28,6 +30,19 @@ def test_an_autoencoder_in_a_sweep_is_the_one_trained_alone(tmp_path):
                                   swept.state_dict().items(), strict=True):
             assert float((v - w).abs().max()) < 3e-3, k
         assert row["test_loss"] == pytest.approx(alone.metrics[-1]["test_loss"], rel=1e-4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="trains on a GPU")
+def test_an_autoencoder_swept_on_the_gpu_ends_as_on_the_cpu(tmp_path):
+    runs = {device: latentatlas.sweep("ae", "shapes", tmp_path / device, seeds=[3, 5],
+                                      hidden=[(32,)], epochs=2, device=device,
+                                      **SMALL)["runs"]
+            for device in ("cpu", "cuda")}
+    for on_cpu, on_gpu in zip(runs["cpu"], runs["cuda"], strict=True):
+        # the same init, batches and updates; other kernels round otherwise in the last bits
+        assert on_gpu["test_loss"] == pytest.approx(on_cpu["test_loss"], rel=1e-3)
+        config = json.loads((Path(on_gpu["run"]) / "config.json").read_text())
+        assert config["train"]["device"] == "cuda"
 
 
 def test_sweep_runs_are_ordinary_loadable_and_resume_alone(tmp_path):
@@ -58,9 +73,11 @@ def test_sweep_from_the_cli(tmp_path):
     out = tmp_path / "cli"
     p = cli("sweep", "--data", "shapes", "--seeds", "0..1", "--hidden", "16,8x8",
             "--latent-dim", "2", "--epochs", "1", "--n-train", "256", "--n-test", "64",
-            "--out", str(out), "--json")
+            "--device", "cpu", "--out", str(out), "--json")
     assert p.returncode == 0, p.stderr
     rows = json.loads(p.stdout)["runs"]
+    config = json.loads((out / "h16-s0" / "config.json").read_text())
+    assert config["train"]["device"] == "cpu"
     assert [(r["hidden"], r["seed"]) for r in rows] == [([16], 0), ([16], 1), ([8, 8], 0),
                                                          ([8, 8], 1)]
     assert cli("info", rows[3]["run"]).returncode == 0

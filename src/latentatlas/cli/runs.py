@@ -174,6 +174,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--lr-schedule", choices=["constant", "cosine"])
     w.add_argument("--data-seed", type=int)
     w.add_argument("--data-dir")
+    w.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                   help="where the stacked models train (auto: a GPU when there is one)")
     w.add_argument("--out", required=True, help="the folder for the runs and sweep.json")
     w.add_argument("--force", action="store_true", default=False,
                    help="overwrite runs of the same names")

@@ -32,7 +32,7 @@ from ..models import rundir as runfile
 from .adam import Adam
 from .checkpoint import TrainState, save_checkpoint
 from .evaluate import evaluate
-from .trainer import TrainConfig, make_optimizers, prepare_run_dir
+from .trainer import TrainConfig, make_optimizers, prepare_run_dir, resolve_device
 
 
 def _unstack(models: list[torch.nn.Module], params: dict[str, torch.Tensor],
@@ -85,8 +85,10 @@ def train_stacked(models: list[torch.nn.Module], seeds: list[int],
         runfile.write_config(out, {**run_config, "train": {
             **asdict(config), "seed": seed, "precision": "fp32", "stacked_with": len(models)},
             "versions": runfile.versions()})
+    device = resolve_device(config.device)
     for m in models:
-        m.train()
+        m.to(device).train()
+    train_data, test_data = train_data.to(device), test_data.to(device)
     params, buffers = stack_module_state(models)
     template = copy.deepcopy(models[0]).to("meta")
     stacked = Adam([p for p in params.values() if p.requires_grad], lr=config.lr)
@@ -101,7 +103,8 @@ def train_stacked(models: list[torch.nn.Module], seeds: list[int],
     steps = math.ceil(n / bs)
     histories: list[list[dict[str, Any]]] = [[] for _ in models]
     for epoch in range(config.epochs):
-        perms = torch.stack([torch.randperm(n, generator=g) for g in gens])  # (K, N)
+        # drawn on the CPU (each model's order on any device), moved once an epoch
+        perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device)  # (K, N)
         sums: dict[str, torch.Tensor] = {}
         t0 = time.perf_counter()
         for b in range(steps):
@@ -118,10 +121,12 @@ def train_stacked(models: list[torch.nn.Module], seeds: list[int],
             for key, v in terms.items():
                 v = v.detach() * idx.shape[1]
                 sums[key] = sums[key] + v if key in sums else v
+        if device.type == "cuda":  # the queued steps are part of the epoch
+            torch.cuda.synchronize(device)
         seconds = time.perf_counter() - t0
         _unstack(models, params, buffers)
         for k, (model, out) in enumerate(zip(models, outs, strict=True)):
-            with torch.random.fork_rng():
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 torch.manual_seed(seeds[k] + 1)  # the trainer's evaluation seed
                 test = evaluate(model, test_data, config.eval_batch_size)
             extra = getattr(model, "epoch_metrics", None)
