@@ -114,3 +114,19 @@ def test_a_loaded_model_decodes_to_plain_tensors_and_refuses_silent_training(tin
     data = torch.rand(8, *x.shape[1:])
     with pytest.raises(UserError, match="requires_grad_"):
         train(model, data, data, tmp_path / "r", TrainConfig(epochs=1, quiet=True), {})
+
+
+def test_prepare_gives_what_fit_trains(tmp_path):
+    from latentatlas.runs import prepare
+    from latentatlas.train import train
+
+    options = {"n_train": 256, "n_test": 64, "hidden": (16,), "latent_dim": 2, "epochs": 1,
+               "seed": 3, "precision": "fp32"}
+    model, train_data, test_data, cfg, run_config = prepare("vae", "shapes", **options)
+    assert run_config["kind"] == "vae" and cfg.seed == 3 and cfg.epochs == 1
+    train(model, train_data, test_data, tmp_path / "own", cfg, run_config)
+    fitted = latentatlas.fit("vae", "shapes", tmp_path / "fit", **options)
+    ours = latentatlas.load(tmp_path / "own")
+    for (k, v), (_, w) in zip(ours.state_dict().items(), fitted.model.state_dict().items(),
+                              strict=True):
+        assert torch.equal(v, w), k
