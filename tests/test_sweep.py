@@ -14,6 +14,10 @@ from .conftest import assert_one_error, cli
 SMALL = {"n_train": 512, "n_test": 128, "latent_dim": 3, "batch_size": 64}
 
 
+def _flags(**options) -> list[str]:
+    return [f"--{k.replace('_', '-')}={v}" for k, v in options.items()]
+
+
 def test_an_autoencoder_in_a_sweep_is_the_one_trained_alone(tmp_path):
     summary = latentatlas.sweep("ae", "shapes", tmp_path / "sw", seeds=[3, 5],
                                 hidden=[(32,)], epochs=2, **SMALL)
@@ -110,3 +114,40 @@ def test_every_epoch_counts_the_units_a_vae_uses_as_dims_does(tmp_path):
     ae = latentatlas.sweep("ae", "shapes", tmp_path / "ae", seeds=[0], hidden=[(8,)], epochs=1,
                            **SMALL)
     assert "test_active_units" not in ae["runs"][0]  # a plain AE has no posterior to count
+
+
+def test_a_sweep_resumes_together_where_it_stopped(tmp_path):
+    straight = latentatlas.sweep("ae", "shapes", tmp_path / "a", seeds=[3, 5], hidden=[(32,)],
+                                 epochs=2, **SMALL)
+    latentatlas.sweep("ae", "shapes", tmp_path / "b", seeds=[3, 5], hidden=[(32,)], epochs=1,
+                      **SMALL)
+    p = cli("sweep", "--model", "ae", "--data", "shapes", "--seeds", "3,5", "--hidden", "32",
+            "--epochs", "2", *_flags(**SMALL),
+            "--resume", "--out", str(tmp_path / "b"), "--json")
+    assert p.returncode == 0, p.stderr
+    resumed = json.loads(p.stdout)
+    for a, b in zip(straight["runs"], resumed["runs"], strict=True):
+        assert b["epochs"] == 2
+        assert a["test_loss"] == b["test_loss"]  # an autoencoder draws no noise: exact
+        for (k, v), (_, w) in zip(latentatlas.load(a["run"]).state_dict().items(),
+                                  latentatlas.load(b["run"]).state_dict().items(), strict=True):
+            assert torch.equal(v, w), k
+        history = [json.loads(x) for x in (Path(b["run"]) / "metrics.jsonl").read_text()
+                   .splitlines()]
+        assert [r["epoch"] for r in history] == [1, 2]
+    # other settings, or a run that stands elsewhere: one error line, nothing changed
+    assert_one_error(cli("sweep", "--model", "ae", "--data", "shapes", "--seeds", "3,5",
+                         "--hidden", "16", "--epochs", "3", "--resume", "--out",
+                         str(tmp_path / "b")), "no run to resume")
+    assert_one_error(cli("sweep", "--model", "ae", "--data", "shapes", "--seeds", "3,5",
+                         "--hidden", "32", "--epochs", "3",
+                         *_flags(**{**SMALL, "latent_dim": 4}), "--resume", "--out",
+                         str(tmp_path / "b")),
+                     "another model")
+    latentatlas.fit(resume=True, out=tmp_path / "b" / "h32-s3", epochs=3)
+    before = (tmp_path / "b" / "h32-s5" / "metrics.jsonl").read_text()
+    assert_one_error(cli("sweep", "--model", "ae", "--data", "shapes", "--seeds", "3,5",
+                         "--hidden", "32", "--epochs", "4",
+                         *_flags(**SMALL),
+                         "--resume", "--out", str(tmp_path / "b")), "h32-s3 epoch 3")
+    assert (tmp_path / "b" / "h32-s5" / "metrics.jsonl").read_text() == before

@@ -12,6 +12,7 @@ surfaces, which call it.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -411,12 +412,15 @@ def _materialise(k: Kind, spec: dict[str, Any], options: Options | None,
 def sweep(kind: str = "vae", data: str = "fashion-mnist", out: str | Path = "", *,
           seeds: list[int] | tuple[int, ...] = (0,),
           hidden: list[tuple[int, ...]] | None = None, force: bool = False,
-          log: Callable[[str], None] | None = None, **hparams: Any) -> dict[str, Any]:
+          resume: bool = False, log: Callable[[str], None] | None = None,
+          **hparams: Any) -> dict[str, Any]:
     """Train one image VAE (or autoencoder) per seed and per ``hidden`` width list, the seeds
     of one width together (``train.sweep.train_stacked``: stacked weights, one vmapped step),
     each into its own ordinary run ``out/h{widths}-s{seed}``. ``hparams`` as ``fit``'s (one
-    value for all). Writes and returns the sweep's summary ``out/sweep.json``: one row per
-    run with its last epoch's test loss terms (nats per image)."""
+    value for all). With ``resume`` the runs of the same call continue from their
+    checkpoints, together, to ``epochs`` in all. Writes and returns the sweep's summary
+    ``out/sweep.json``: one row per run with its last epoch's test loss terms (nats per
+    image)."""
     from .train.sweep import train_stacked
 
     out = Path(out)
@@ -450,13 +454,16 @@ def sweep(kind: str = "vae", data: str = "fashion-mnist", out: str | Path = "", 
             models.append(k.build(model_config))
         name = "x".join(map(str, model_config["hidden"]))
         outs = [out / f"h{name}-s{seed}" for seed in seeds]
+        if resume:
+            _same_settings(outs, {"kind": k.name, "model": model_config, "data": spec})
         if log is not None:
             log(f"{len(seeds)} x {k.describe(model_config)} -> {out}/h{name}-s*")
         t = time.perf_counter()
         histories = train_stacked(
             models, seeds, k.batch(model_config, None, dataset, "train")[0],
             k.batch(model_config, None, dataset, "test")[0], outs, cfg,
-            [{"kind": k.name, "model": model_config, "data": spec}] * len(seeds), force=force)
+            [{"kind": k.name, "model": model_config, "data": spec}] * len(seeds), force=force,
+            resume=resume)
         seconds = time.perf_counter() - t
         for seed, path, history in zip(seeds, outs, histories, strict=True):
             last = history[-1]
@@ -472,6 +479,18 @@ def sweep(kind: str = "vae", data: str = "fashion-mnist", out: str | Path = "", 
                "runs": rows}
     write_json(out / "sweep.json", summary)
     return summary
+
+
+def _same_settings(outs: list[Path], run_config: dict[str, Any]) -> None:
+    """A resumed sweep's runs must be the ones these settings make."""
+    for out in outs:
+        if not (out / rundir.CONFIG).is_file():
+            raise UserError(f"{out} holds no run to resume; run the sweep without `resume`")
+        saved = rundir.read_config(out)
+        for key in ("kind", "model", "data"):
+            if saved.get(key) != json.loads(json.dumps(run_config[key])):
+                raise UserError(f"{out} was trained with another {key} than this sweep's; "
+                                "resume with the options it was started with")
 
 
 EPOCH_SAMPLES = {"texts": 4, "images": 16}  # what ``sample_every`` logs

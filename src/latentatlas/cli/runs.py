@@ -179,6 +179,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--out", required=True, help="the folder for the runs and sweep.json")
     w.add_argument("--force", action="store_true", default=False,
                    help="overwrite runs of the same names")
+    w.add_argument("--resume", action="store_true", default=False,
+                   help="continue the runs a sweep with these options left in --out, "
+                        "together, to --epochs in all")
     w.add_argument("--json", action="store_true", default=False)
 
     e = sub.add_parser("eval", help="test-set loss terms, optionally the IW likelihood")
@@ -286,9 +289,10 @@ def cmd_sweep(a: argparse.Namespace) -> int:
 
     options = {k: v for k, v in vars(a).items()
                if k not in ("command", "func", "debug", "model", "data", "out", "seeds",
-                            "hidden", "force", "json", "threads")}
+                            "hidden", "force", "resume", "json", "threads")}
     summary = sweep(a.model, a.data, a.out, seeds=a.seeds, hidden=getattr(a, "hidden", None),
-                    force=a.force, log=None if a.json else (lambda s: print(s, flush=True)),
+                    force=a.force, resume=a.resume,
+                    log=None if a.json else (lambda s: print(s, flush=True)),
                     **options)
     lines = [f"{len(summary['runs'])} runs in {a.out} (summary: {a.out}/sweep.json)"]
     for r in summary["runs"]:

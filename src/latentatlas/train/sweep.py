@@ -30,7 +30,7 @@ from ..errors import UserError
 from ..fileio import write_text
 from ..models import rundir as runfile
 from .adam import Adam
-from .checkpoint import TrainState, save_checkpoint
+from .checkpoint import TrainState, has_checkpoint, load_checkpoint, save_checkpoint
 from .evaluate import evaluate
 from .trainer import TrainConfig, make_optimizers, prepare_run_dir, resolve_device
 
@@ -44,6 +44,20 @@ def _unstack(models: list[torch.nn.Module], params: dict[str, torch.Tensor],
                 t.copy_(params[name][k])
             for name, t in model.named_buffers():
                 t.copy_(buffers[name][k])
+
+
+def _restack(stacked: Adam, params: dict[str, torch.Tensor],
+             models: list[torch.nn.Module], lone: list[dict[str, Adam]]) -> None:
+    """Set the stacked Adam's moments to the models' own, slice k from model k's Adam."""
+    owns = [dict(m.named_parameters()) for m in models]
+    for name, p in params.items():
+        slots = [next(iter(opts.values())).state.get(own[name])
+                 for own, opts in zip(owns, lone, strict=True)]
+        if p.requires_grad and all(slots):
+            stacked.state[p] = {
+                "step": slots[0]["step"].clone(),
+                **{k: torch.stack([s[k] for s in slots]).contiguous()
+                   for k in ("exp_avg", "exp_avg_sq")}}
 
 
 def _lone_optimizer(model: torch.nn.Module, stacked: Adam,
@@ -63,35 +77,65 @@ def _lone_optimizer(model: torch.nn.Module, stacked: Adam,
     return optimizers
 
 
+def _resume(models: list[torch.nn.Module], outs: list[Path], lr: float
+            ) -> tuple[list[TrainState], list[dict[str, Adam]]]:
+    """Each model's weights, Adam and position from its run's checkpoint; all must stand at
+    the end of the same epoch (as a sweep leaves them)."""
+    for out in outs:  # every missing checkpoint before anything is read
+        if not has_checkpoint(out / "checkpoint"):
+            raise UserError(f"{out} has no checkpoint to resume from; run the sweep without "
+                            "`resume` (with `force` to replace what is there)")
+    optimizers = [make_optimizers(m, lr) for m in models]
+    states = [load_checkpoint(out / "checkpoint", m, o)
+              for m, o, out in zip(models, optimizers, outs, strict=True)]
+    at = {(s.epoch, s.batch) for s in states}
+    if len(at) != 1 or states[0].batch != 0:
+        where = ", ".join(f"{out.name} epoch {s.epoch} batch {s.batch}"
+                          for out, s in zip(outs, states, strict=True))
+        raise UserError(f"the runs of a sweep resume together from the end of one epoch; "
+                        f"these stand at {where}: resume them one by one with `train --resume`")
+    return states, optimizers
+
+
 def train_stacked(models: list[torch.nn.Module], seeds: list[int],
                   train_data: torch.Tensor, test_data: torch.Tensor, outs: list[Path],
                   config: TrainConfig, run_configs: list[dict[str, Any]], *,
-                  force: bool = False, on_epoch=None) -> list[list[dict[str, Any]]]:
+                  force: bool = False, resume: bool = False,
+                  on_epoch=None) -> list[list[dict[str, Any]]]:
     """Train ``models`` (same architecture; model k built with ``seeds[k]``) together on
     ``train_data`` (N, ...) into the run directories ``outs``; each gets ``run_configs[k]``
-    as its config.json (with the train config and its own seed). Returns each one's metrics
-    history (nats per item). ``on_epoch(k, record)`` is called for every model's epoch."""
+    as its config.json (with the train config and its own seed). With ``resume`` every model
+    continues from its run's checkpoint to ``config.epochs`` in all. Returns each one's
+    metrics history (nats per item). ``on_epoch(k, record)`` is called for every model's
+    epoch."""
     if any(hasattr(m, "train_step") for m in models):
         raise UserError("a sweep trains models with one loss; a GAN's players step in turns")
     if len({len(seeds), len(models), len(outs)}) != 1:
         raise ValueError("one seed and one output folder per model")
     config.validate()
+    device = resolve_device(config.device)
+    for m in models:
+        m.to(device)
+    states, lone = _resume(models, outs, config.lr) if resume else (None, None)
     for out in outs:  # every clash before any folder is made or replaced
-        if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-            raise UserError(f"{out} already exists; pass `force` to replace the sweep's runs")
+        if not resume and out.exists() and (not out.is_dir() or any(out.iterdir())) \
+                and not force:
+            raise UserError(f"{out} already exists; pass `force` to replace the sweep's runs "
+                            "or `resume` to continue them")
     for out in outs:
-        prepare_run_dir(out, resume=False, force=force)
+        prepare_run_dir(out, resume=resume, force=force and not resume)
     for out, seed, run_config in zip(outs, seeds, run_configs, strict=True):
         runfile.write_config(out, {**run_config, "train": {
             **asdict(config), "seed": seed, "precision": "fp32", "stacked_with": len(models)},
             "versions": runfile.versions()})
-    device = resolve_device(config.device)
     for m in models:
-        m.to(device).train()
+        m.train()
     train_data, test_data = train_data.to(device), test_data.to(device)
     params, buffers = stack_module_state(models)
     template = copy.deepcopy(models[0]).to("meta")
     stacked = Adam([p for p in params.values() if p.requires_grad], lr=config.lr)
+    if lone is not None:  # the stacked moments from each model's own
+        _restack(stacked, params, models, lone)
 
     def one(p, b, x):
         return functional_call(template, (p, b), (x,))
@@ -99,10 +143,16 @@ def train_stacked(models: list[torch.nn.Module], seeds: list[int],
     losses = torch.vmap(one, in_dims=(0, 0, 0), randomness="different")
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     torch.manual_seed(seeds[0])
+    histories: list[list[dict[str, Any]]] = [[] for _ in models]
+    start = 0
+    if states is not None:
+        for gen, state in zip(gens, states, strict=True):
+            gen.set_state(state.epoch_rng)
+        histories = [list(s.history) for s in states]
+        start = states[0].epoch
     n, bs = len(train_data), config.batch_size
     steps = math.ceil(n / bs)
-    histories: list[list[dict[str, Any]]] = [[] for _ in models]
-    for epoch in range(config.epochs):
+    for epoch in range(start, config.epochs):
         # drawn on the CPU (each model's order on any device), moved once an epoch
         perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device)  # (K, N)
         sums: dict[str, torch.Tensor] = {}
