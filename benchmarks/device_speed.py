@@ -100,13 +100,16 @@ class Plain:
         self.test = tuple(t.to(device) for t in test_data)
         self.test_loss = float("nan")
 
+    def batches(self):
+        for batch in self.loader:
+            yield tuple(b.to(self.device, non_blocking=True) for b in batch)
+
     def epoch(self) -> float:
         self.model.train()
         sync(self.device)
         t = time.perf_counter()
-        for batch in self.loader:
-            batch = tuple(b.to(self.device, non_blocking=True) for b in batch)
-            self.opt.zero_grad()
+        for batch in self.batches():
+            self.opt.zero_grad(set_to_none=True)  # (the default of zero_grad())
             with autocast(self.precision, self.device):
                 loss = self.model(*batch)["loss"]
             loss.backward()
@@ -136,22 +139,10 @@ class Tensor(Plain):
         self.data = tuple(t.to(device) for t in train_data)
         self.gen = torch.Generator().manual_seed(0)
 
-    def epoch(self) -> float:
-        self.model.train()
-        sync(self.device)
-        t = time.perf_counter()
+    def batches(self):
         perm = torch.randperm(len(self.data[0]), generator=self.gen).to(self.device)
         for idx in perm.split(BATCH):
-            batch = tuple(d.index_select(0, idx) for d in self.data)
-            self.opt.zero_grad(set_to_none=True)
-            with autocast(self.precision, self.device):
-                loss = self.model(*batch)["loss"]
-            loss.backward()
-            self.opt.step()
-        sync(self.device)
-        seconds = time.perf_counter() - t
-        self.test_loss = self.evaluate()
-        return seconds
+            yield tuple(d.index_select(0, idx) for d in self.data)
 
 
 class Ours:
